@@ -1,0 +1,43 @@
+import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
+import { Certificate } from "../ocsp/certificate.ts";
+import { fail } from "../ocsp/errors.ts";
+import { findIssuer } from "../ocsp/issuer.ts";
+import { verifyResponse } from "../ocsp/verify.ts";
+import { parseCommandLine, secondsFlag, stringFlag } from "./args.ts";
+import type { CommandContext, CommandOutcome } from "./command-context.ts";
+import { exitFor } from "./exit-status.ts";
+import { verifiedReport } from "./report.ts";
+import { parseTarget, probeTls } from "./tls-probe.ts";
+
+export const CHECK_HELP = `Usage: ocsp-stapler check HOST:PORT [--servername NAME] [--timeout S] [--json]
+
+Connects to a TLS server asking for a stapled OCSP response, and says whether
+one came back, whether it verifies against the chain the server sent, and how
+long it has left. This is how to prove the staple reaches clients.
+
+Options:
+  --servername NAME  SNI name to send (default: HOST, unless HOST is an IP)
+  --timeout S        give up after S seconds (default 10)
+  --json             print one JSON object instead of a summary
+  -h, --help         show this help
+
+Exit status: 0 a verified good staple, 1 a verified revoked or unknown staple,
+2 no staple, an invalid one, or no connection.
+`;
+
+const OPTIONS = { servername: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } } as const;
+
+export async function runCheck(args: readonly string[], context: CommandContext): Promise<CommandOutcome | "help"> {
+  const { values, positionals } = parseCommandLine(args, OPTIONS, { min: 1, max: 1 });
+  if (values.help === true) return "help";
+  const target = parseTarget(positionals[0] ?? "");
+  const servername = stringFlag(values, "servername") ?? target.defaultServername;
+  const timeoutMs = secondsFlag(values, "timeout", 10_000);
+  const served = await probeTls(target.host, target.port, servername, timeoutMs);
+  const [leaf, ...rest] = served.chain.map((der, index) => Certificate.fromDer(der, `served certificate ${index + 1}`));
+  if (leaf === undefined) return fail("TLSConnectFailed", "the server sent no certificate");
+  if (served.staple === undefined) return fail("NoStapleServed", `${positionals[0] ?? ""} sent no OCSP staple for "${leaf.subject}" (${served.protocol})`);
+  const issuer = await findIssuer(leaf, { chain: rest, caCrt: [], explicit: [], download: (url) => fetchCaIssuers(context.transport(), url, timeoutMs) });
+  const verified = verifyResponse(served.staple, { subject: leaf, issuer: issuer.certificate, at: context.clock.now() });
+  return { report: verifiedReport(verified, { served: positionals[0], protocol: served.protocol, subject: leaf.subject }), exit: exitFor(verified.certStatus) };
+}

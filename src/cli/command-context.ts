@@ -1,0 +1,23 @@
+import type { Clock } from "../ocsp/clock.ts";
+import type { HttpTransport } from "../ocsp/http-transport.ts";
+import type { ExitStatus } from "./exit-status.ts";
+import type { Report } from "./report.ts";
+
+/** What a command may touch, injected so commands run in-process in tests. */
+export interface CommandContext {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly clock: Clock;
+  /** Built on first use: `inspect` without network needs never creates one. */
+  readonly transport: () => HttpTransport;
+}
+
+/** What a command produced: the report, its exit status and, for `inspect --at`, the instant it judged at. */
+export interface CommandOutcome {
+  readonly report: Report;
+  readonly exit: ExitStatus;
+  readonly at?: Date;
+}
+
+/** A command's entry point: an outcome, or "help" when `--help` was asked. */
+export type CommandRunner = (args: readonly string[], context: CommandContext) => Promise<CommandOutcome | "help">;

@@ -1,0 +1,92 @@
+import type { Certificate } from "./certificate.ts";
+import type { Chain } from "./chain.ts";
+import { certIdFor } from "./cert-id.ts";
+import { fetchCaIssuers } from "./ca-issuers.ts";
+import type { Clock } from "./clock.ts";
+import { fail, isOcspError, OcspError } from "./errors.ts";
+import type { HttpTransport } from "./http-transport.ts";
+import { findIssuer, type IssuerSource } from "./issuer.ts";
+import type { HashName } from "./oids.ts";
+import { encodeRequest } from "./request.ts";
+import { queryResponder, type RequestMethod } from "./responder-client.ts";
+import type { VerifiedResponse } from "./verified-response.ts";
+import { verifyResponse } from "./verify.ts";
+
+export interface FetchOptions {
+  readonly chain: Chain;
+  /** Issuer certificates the user gave explicitly (`--issuer`). */
+  readonly explicitIssuers?: readonly Certificate[];
+  /** Ask this responder instead of the certificate's AIA OCSP URL. */
+  readonly urlOverride?: string;
+  readonly method?: RequestMethod;
+  readonly hashAlgorithm?: HashName;
+  /** Send a nonce and require it back (RFC 8954); off by default, see request.ts. */
+  readonly withNonce?: boolean;
+  readonly timeoutMs?: number;
+  readonly maxBytes?: number;
+  readonly skewMs?: number;
+}
+
+/** A verified response and where it came from. */
+export interface FetchedStaple extends VerifiedResponse {
+  readonly responder: string;
+  readonly issuer: Certificate;
+  readonly issuerSource: IssuerSource;
+}
+
+/**
+ * Gets a verified staple for a chain's leaf: find and confirm the issuer,
+ * build the CertID, ask each responder URL in turn until one gives a
+ * response that verifies. The transport and clock are injected (DESIGN.md:
+ * the engine knows HTTP and time, and tests replace both).
+ */
+export class OcspClient {
+  private readonly transport: HttpTransport;
+  private readonly clock: Clock;
+
+  constructor(dependencies: { transport: HttpTransport; clock: Clock }) {
+    this.transport = dependencies.transport;
+    this.clock = dependencies.clock;
+  }
+
+  async fetchStaple(options: FetchOptions): Promise<FetchedStaple> {
+    const { leaf } = options.chain;
+    const issuer = await findIssuer(leaf, {
+      chain: options.chain.intermediates,
+      caCrt: options.chain.extraCas,
+      explicit: options.explicitIssuers ?? [],
+      download: (url) => fetchCaIssuers(this.transport, url, options.timeoutMs),
+    });
+    const urls = options.urlOverride !== undefined && options.urlOverride !== "" ? [options.urlOverride] : leaf.ocspUrls;
+    if (urls.length === 0) fail("NoResponderURL", `"${leaf.subject}" names no OCSP responder (no AIA OCSP URL); set a responder URL override`);
+    let lastError: OcspError | undefined;
+    for (const url of urls) {
+      try {
+        const response = await this.fetchFrom(url, leaf, issuer.certificate, options);
+        return { ...response, responder: url, issuer: issuer.certificate, issuerSource: issuer.source };
+      } catch (error) {
+        if (!isOcspError(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError ?? new OcspError("NoResponderURL", "no responder URL to ask");
+  }
+
+  private async fetchFrom(url: string, leaf: Certificate, issuer: Certificate, options: FetchOptions): Promise<VerifiedResponse> {
+    const request = encodeRequest(certIdFor(leaf.serial, issuer, options.hashAlgorithm), { withNonce: options.withNonce ?? false });
+    const der = await queryResponder(this.transport, {
+      url,
+      requestDer: request.der,
+      ...(options.method === undefined ? {} : { method: options.method }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    });
+    return verifyResponse(der, {
+      subject: leaf,
+      issuer,
+      at: this.clock.now(),
+      ...(options.skewMs === undefined ? {} : { skewMs: options.skewMs }),
+      ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { fail } from "./errors.ts";
+import { Certificate } from "./certificate.ts";
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
+
+/**
+ * Reads every certificate in a PEM bundle (the form of `tls.crt` and `ca.crt`),
+ * in order. Other PEM blocks (a private key pasted into the wrong file) are
+ * skipped and never echoed. A file that is a single DER certificate is
+ * accepted too. Input with no certificate at all is `BadCertificate`.
+ */
+export function readCertificates(input: Uint8Array | string, label: string): Certificate[] {
+  const text = typeof input === "string" ? input : Buffer.from(input).toString("latin1");
+  const blocks = [...text.matchAll(PEM_CERTIFICATE)];
+  if (blocks.length === 0) {
+    if (typeof input !== "string" && input[0] === 0x30) return [Certificate.fromDer(input, label)];
+    return fail("BadCertificate", `${label} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
+  }
+  return blocks.map((match, index) => {
+    const body = match[1] ?? "";
+    const where = `${label} (certificate ${index + 1} of ${blocks.length})`;
+    if (!BASE64_BODY.test(body)) fail("BadCertificate", `${where} has characters that are not base64`);
+    return Certificate.fromDer(new Uint8Array(Buffer.from(body, "base64")), where);
+  });
+}
