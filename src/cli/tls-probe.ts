@@ -20,7 +20,8 @@ export function probeTls(host: string, port: number, servername: string | undefi
     let staple: Uint8Array | undefined;
     const socket = connect({ host, port, requestOCSP: true, rejectUnauthorized: false, ...(servername === undefined ? {} : { servername }) });
     const timer = setTimeout(() => { socket.destroy(); reject(tlsFailure(host, port, `no TLS handshake within ${timeoutMs} ms`)); }, timeoutMs);
-    socket.on("OCSPResponse", (response: Buffer) => { if (response.length > 0) staple = new Uint8Array(response); });
+    // Node passes null (despite its types) when the server sent no staple.
+    socket.on("OCSPResponse", (response: Buffer | null) => { if (response !== null && response.length > 0) staple = new Uint8Array(response); });
     socket.once("secureConnect", () => {
       clearTimeout(timer);
       const chain = servedChain(socket.getPeerCertificate(true));

@@ -1,0 +1,122 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "./free-port.ts";
+import { makeTempDir, removeTempDir } from "./tmp.ts";
+
+export interface NginxOptions {
+  /** PEM: the leaf, then the intermediates nginx should send. */
+  readonly certPath: string;
+  readonly keyPath: string;
+  /** `ssl_stapling_file`: a DER staple read at configuration load. */
+  readonly stapleFile?: string;
+  /** `ssl_stapling on` without a file: nginx's own lazy, per-worker fetching. */
+  readonly builtInStapling?: { readonly responderUrl?: string };
+  readonly workers?: number;
+}
+
+export interface RunningNginx {
+  readonly port: number;
+  readonly dir: string;
+  readonly errorLog: () => Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Where Debian's nginx is, or undefined when it is not installed. */
+export function nginxBinary(): string | undefined {
+  for (const candidate of ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]) {
+    if (spawnSync(candidate, ["-v"]).status === 0) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Starts a real nginx in the foreground on a free loopback port, with a
+ * prefix, logs and temp paths of its own, so it needs no system set-up and
+ * leaves nothing behind.
+ */
+export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
+  const binary = nginxBinary();
+  if (binary === undefined) throw new Error("nginx is not installed (Debian: apt-get install nginx-light)");
+  const dir = await makeTempDir("nginx");
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    await writeFile(join(dir, "nginx.conf"), config(dir, port, options));
+    const child = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+    if (await listening(port, child)) {
+      return { port, dir, errorLog: () => readLog(dir), stop: () => stop(child, dir) };
+    }
+    await stop(child, undefined);
+    if (!stderr.includes("Address already in use") || attempt >= 3) {
+      await removeTempDir(dir);
+      throw new Error(`nginx did not start: ${stderr || (await readLog(dir))}`);
+    }
+  }
+}
+
+function config(dir: string, port: number, options: NginxOptions): string {
+  const stapling = options.stapleFile !== undefined
+    ? `ssl_stapling on;\n    ssl_stapling_file ${options.stapleFile};`
+    : options.builtInStapling !== undefined
+      ? `ssl_stapling on;${options.builtInStapling.responderUrl === undefined ? "" : `\n    ssl_stapling_responder ${options.builtInStapling.responderUrl};`}`
+      : "";
+  return `daemon off;
+master_process on;
+worker_processes ${options.workers ?? 1};
+pid ${join(dir, "nginx.pid")};
+error_log ${join(dir, "error.log")} info;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, "body")};
+  proxy_temp_path ${join(dir, "proxy")};
+  fastcgi_temp_path ${join(dir, "fastcgi")};
+  uwsgi_temp_path ${join(dir, "uwsgi")};
+  scgi_temp_path ${join(dir, "scgi")};
+  resolver 127.0.0.1 ipv6=off;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${options.certPath};
+    ssl_certificate_key ${options.keyPath};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ${stapling}
+    location / { return 200 "stapled\\n"; }
+  }
+}
+`;
+}
+
+async function listening(port: number, child: ChildProcess): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) return false;
+    if (await canConnect(port)) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => { socket.destroy(); resolve(true); });
+    socket.once("error", () => { resolve(false); });
+  });
+}
+
+async function stop(child: ChildProcess, dir: string | undefined): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
+    child.kill("SIGTERM");
+    const clean = await Promise.race([exited, sleep(5_000, false)]);
+    if (!clean) child.kill("SIGKILL");
+  }
+  if (dir !== undefined) await removeTempDir(dir);
+}
+
+async function readLog(dir: string): Promise<string> {
+  return readFile(join(dir, "error.log"), "utf8").catch(() => "");
+}
