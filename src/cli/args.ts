@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { messageOf } from "../ocsp/errors.ts";
 import { UsageError } from "./usage-error.ts";
 
 export interface ParsedCommandLine {
@@ -15,7 +16,7 @@ export function parseCommandLine(args: readonly string[], options: ParseArgsOpti
   try {
     parsed = parseArgs({ args: [...args], options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(messageOf(error));
   }
   const count = parsed.positionals.length;
   if (parsed.values.help !== true && (count < positionals.min || count > positionals.max)) {

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { readChain } from "../ocsp/chain.ts";
-import { fail } from "../ocsp/errors.ts";
+import { fail, messageOf } from "../ocsp/errors.ts";
 import { DEFAULT_HTTP_LIMITS } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import { readCertificates } from "../ocsp/pem.ts";
@@ -65,6 +65,6 @@ function writeStaple(path: string, der: Uint8Array): void {
   try {
     writeFileSync(path, der);
   } catch (error) {
-    fail("BadInput", `cannot write the staple to "${path}" (${error instanceof Error ? error.message : String(error)})`, error);
+    fail("BadInput", `cannot write the staple to "${path}" (${messageOf(error)})`, error);
   }
 }

@@ -1,5 +1,6 @@
 import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
 import { readChain } from "../ocsp/chain.ts";
+import { fail } from "../ocsp/errors.ts";
 import { findIssuer } from "../ocsp/issuer.ts";
 import { readCertificates } from "../ocsp/pem.ts";
 import { parseResponse, type BasicResponse } from "../ocsp/response-parser.ts";
@@ -55,7 +56,7 @@ export async function runInspect(args: readonly string[], context: CommandContex
 function decodeOnly(der: Uint8Array): CommandOutcome {
   const response = parseResponse(der);
   const [first] = response.responses;
-  if (first === undefined) return { report: { ok: false, error: { code: "MalformedResponse", message: "the response holds no SingleResponse" } }, exit: 2 };
+  if (first === undefined) return fail("MalformedResponse", "the response holds no SingleResponse");
   return {
     report: {
       ok: true,

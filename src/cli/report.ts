@@ -1,5 +1,5 @@
 import type { CertStatus } from "../ocsp/cert-status.ts";
-import { isOcspError } from "../ocsp/errors.ts";
+import { isOcspError, messageOf } from "../ocsp/errors.ts";
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 
@@ -54,7 +54,7 @@ export function verifiedReport(response: VerifiedResponse, extra: Record<string,
 /** Errors we threw on purpose keep their code; anything else is a bug, reported as `Internal`. */
 export function failureReport(error: unknown): FailureReport {
   if (isOcspError(error)) return { ok: false, error: { code: error.code, message: error.message } };
-  return { ok: false, error: { code: "Internal", message: error instanceof Error ? error.message : String(error) } };
+  return { ok: false, error: { code: "Internal", message: messageOf(error) } };
 }
 
 /** A short, aligned summary for people. */

@@ -9,7 +9,7 @@ export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return copy;
 }
 
-export function toHex(bytes: Uint8Array): string {
+function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { bytesEqual } from "./bytes.ts";
 import type { Certificate } from "./certificate.ts";
-import { HASH_BY_OID, OID_BY_HASH, type HashName } from "./oids.ts";
+import { HASH_BY_OID, type HashName } from "./oids.ts";
 
 /**
  * The CertID of RFC 6960 §4.1.1: which certificate a request asks about and a
@@ -44,11 +44,6 @@ export function certIdMatches(candidate: ResponseCertId, serial: string, issuer:
   if (hash === undefined || candidate.serial !== serial) return false;
   const expected = certIdFor(serial, issuer, hash);
   return bytesEqual(candidate.issuerNameHash, expected.issuerNameHash) && bytesEqual(candidate.issuerKeyHash, expected.issuerKeyHash);
-}
-
-/** A stable string for a CertID: the operator's dedupe key (one fetch per CertID). */
-export function certIdKey(id: CertId): string {
-  return [OID_BY_HASH[id.hashAlgorithm], Buffer.from(id.issuerNameHash).toString("hex"), Buffer.from(id.issuerKeyHash).toString("hex"), id.serial].join(":");
 }
 
 function digest(hash: HashName, data: Uint8Array): Uint8Array {

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate, type KeyObject } from "node:crypto";
 import * as pkijs from "pkijs";
 import { serialHex, toArrayBuffer } from "./bytes.ts";
-import { fail } from "./errors.ts";
+import { fail, messageOf } from "./errors.ts";
 import { OID } from "./oids.ts";
 
 /**
@@ -53,15 +53,10 @@ export class Certificate {
       // Read the key now: OpenSSL defers decoding it, and a broken key must fail here, as BadCertificate.
       return new Certificate(der, pkijs.Certificate.fromBER(toArrayBuffer(der)), x509, x509.publicKey);
     } catch (error) {
-      return fail("BadCertificate", `${label} is not a valid X.509 certificate: ${describe(error)}`, error);
+      return fail("BadCertificate", `${label} is not a valid X.509 certificate: ${messageOf(error)}`, error);
     }
   }
 
-
-  /** SHA-256 of the DER: the identity a staple is bound to (annotation `cert-sha256`). */
-  get sha256(): string {
-    return createHash("sha256").update(this.der).digest("hex");
-  }
 
   /** SHA-1 of the key bits: how a byKey ResponderID names its signer (RFC 6960 §4.2.1). */
   get keyHashSha1(): Uint8Array {
@@ -102,8 +97,4 @@ function readExtendedKeyUsages(cert: pkijs.Certificate): string[] {
   const extension = cert.extensions?.find((e) => e.extnID === OID.extKeyUsage);
   const parsed: unknown = extension?.parsedValue;
   return parsed instanceof pkijs.ExtKeyUsage ? [...parsed.keyPurposes] : [];
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -61,7 +61,3 @@ const RETRYABLE: ReadonlySet<OcspErrorCode> = new Set<OcspErrorCode>([
 export function isRetryableCode(code: OcspErrorCode): boolean {
   return RETRYABLE.has(code);
 }
-
-export function isOcspErrorCode(value: unknown): value is OcspErrorCode {
-  return typeof value === "string" && (OCSP_ERROR_CODES as readonly string[]).includes(value);
-}

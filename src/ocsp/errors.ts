@@ -21,6 +21,11 @@ export function isOcspError(value: unknown): value is OcspError {
   return value instanceof OcspError;
 }
 
+/** The message of anything thrown, for wrapping it in a message of ours. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Shorthand for the many `throw new OcspError(...)` sites. */
 export function fail(code: OcspErrorCode, message: string, cause?: unknown): never {
   throw new OcspError(code, message, cause === undefined ? undefined : { cause });

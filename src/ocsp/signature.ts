@@ -1,6 +1,6 @@
 import { constants, verify, type KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
-import { fail, isOcspError } from "./errors.ts";
+import { fail, isOcspError, messageOf } from "./errors.ts";
 import { HASH_BY_OID, OID, type HashName } from "./oids.ts";
 import type { AlgorithmIdentifier } from "./response-parser.ts";
 import { children, explicit, isContextTag, oid, smallInteger } from "./asn1-walk.ts";
@@ -80,7 +80,7 @@ function pssScheme(parameters: asn1js.AsnType | undefined): SignatureScheme {
     return { digest, keyTypes: ["rsa", "rsa-pss"], pss: { saltLength } };
   } catch (error) {
     if (isOcspError(error) && error.code === "UnsupportedAlgorithm") throw error;
-    return fail("UnsupportedAlgorithm", `RSASSA-PSS parameters are not supported: ${error instanceof Error ? error.message : String(error)}`, error);
+    return fail("UnsupportedAlgorithm", `RSASSA-PSS parameters are not supported: ${messageOf(error)}`, error);
   }
 }
 

@@ -1,5 +1,5 @@
 import { EnvHttpProxyAgent, interceptors, type Dispatcher } from "undici";
-import { fail, OcspError } from "./errors.ts";
+import { fail, messageOf, OcspError } from "./errors.ts";
 import { DEFAULT_HTTP_LIMITS, type HttpRequest, type HttpResponse, type HttpTransport } from "./http-transport.ts";
 
 export interface UndiciTransportOptions {
@@ -193,7 +193,7 @@ function isRedirectFailure(error: unknown): boolean {
 
 function describe(error: unknown): string {
   const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   if (code === "") return message;
   return message.includes(code) ? message : `${code} ${message}`;
 }
