@@ -116,6 +116,17 @@ void describe("fetch: request options and responder behaviour", () => {
     assert.equal((jsonOf(result).error as { code: string }).code, "ResponderUnreachable");
   });
 
+  void it("a certificate that names no OCSP responder -> NoResponderURL, and --url fixes it", async () => {
+    const silent = await setup.ca.issue({ commonName: "no-aia.example" });
+    await setup.responder.updateIndex([goodEntry(setup.good), goodEntry(silent)]);
+    const chain = await setup.chain(silent);
+    const missing = await runCli(["fetch", "--cert", chain, "--json"]);
+    assert.equal(missing.status, 2);
+    assert.equal((jsonOf(missing).error as { code: string }).code, "NoResponderURL");
+    const overridden = await runCli(["fetch", "--cert", chain, "--url", setup.responder.url, "--json"]);
+    assert.equal(overridden.status, 0, overridden.stdout);
+  });
+
   void it("the issuer can be given separately with --issuer", async () => {
     const leafOnly = join(setup.ca.dir, "leaf-only.pem");
     await writeFile(leafOnly, setup.good.certPem);
