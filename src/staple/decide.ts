@@ -1,0 +1,92 @@
+import type { OcspErrorCode } from "../ocsp/error-codes.ts";
+import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import type { StapleReason } from "./reasons.ts";
+import type { Random, RefreshPolicy } from "./refresh-policy.ts";
+import { refreshAt, retryDelayMs } from "./refresh-schedule.ts";
+
+/** The staple already in place, as its annotations describe it. */
+export interface CurrentStaple {
+  readonly thisUpdate: Date;
+  readonly usableUntil: Date;
+  /** SHA-256 of the leaf certificate the staple was fetched for (annotation `cert-sha256`). */
+  readonly certificateSha256: string;
+}
+
+/** What the engine returned for this refresh. */
+export type FetchOutcome =
+  | { readonly kind: "verified"; readonly response: VerifiedResponse }
+  | { readonly kind: "failed"; readonly code: OcspErrorCode };
+
+export interface DecisionInput {
+  /** SHA-256 of the leaf certificate in the TLS Secret now. */
+  readonly certificateSha256: string;
+  readonly current?: CurrentStaple;
+  readonly outcome: FetchOutcome;
+  /** Consecutive failed refreshes before this one (0 after a success). */
+  readonly failuresBefore: number;
+  readonly now: Date;
+  readonly policy: RefreshPolicy;
+  readonly random: Random;
+}
+
+/**
+ * What to do with the staple, and when to look again. `keep` with no current
+ * staple means "nothing to write, nothing to remove".
+ */
+export type Decision =
+  | { readonly action: "write"; readonly response: VerifiedResponse; readonly reason: "Stapled" | "Revoked"; readonly nextCheckAt: Date }
+  | { readonly action: "keep"; readonly reason: StapleReason; readonly nextCheckAt: Date; readonly failures: number }
+  | {
+      readonly action: "withdraw";
+      readonly reason: "StapleExpired" | "CertificateChanged";
+      /** What this refresh's fetch said (an error code, CertStatusUnknown, OlderResponse). */
+      readonly fetchReason: StapleReason;
+      readonly nextCheckAt: Date;
+      readonly failures: number;
+    };
+
+/**
+ * The write rules of DESIGN.md, in order; the first that applies decides.
+ * 1. A staple for another certificate is not usable (rotation): treat it as absent.
+ * 2. A verified good or revoked answer is written, unless it is older than the staple in place.
+ * 3. Anything else (a failure, `unknown`, an older answer) keeps a usable staple until its
+ *    usable end, retrying with backoff but never past that end; a staple past its end, or one
+ *    for the wrong certificate, is withdrawn so no consumer serves it.
+ * Pure: the same input always gives the same decision.
+ */
+export function decide(input: DecisionInput): Decision {
+  const current = input.current?.certificateSha256 === input.certificateSha256 ? input.current : undefined;
+  const { outcome } = input;
+  if (outcome.kind === "verified" && outcome.response.certStatus.kind !== "unknown") {
+    if (current === undefined || outcome.response.thisUpdate >= current.thisUpdate) {
+      return {
+        action: "write",
+        response: outcome.response,
+        reason: outcome.response.certStatus.kind === "good" ? "Stapled" : "Revoked",
+        nextCheckAt: refreshAt(outcome.response, input.now, input.policy, input.random),
+      };
+    }
+  }
+  return holdOrWithdraw(input, current, reasonOf(outcome));
+}
+
+function reasonOf(outcome: FetchOutcome): StapleReason {
+  if (outcome.kind === "failed") return outcome.code;
+  return outcome.response.certStatus.kind === "unknown" ? "CertStatusUnknown" : "OlderResponse";
+}
+
+function holdOrWithdraw(input: DecisionInput, current: CurrentStaple | undefined, reason: StapleReason): Decision {
+  const failures = input.failuresBefore + 1;
+  const retryAt = input.now.getTime() + retryDelayMs(failures, input.policy, input.random);
+  if (current !== undefined && input.now < current.usableUntil) {
+    return { action: "keep", reason, failures, nextCheckAt: new Date(Math.min(retryAt, current.usableUntil.getTime())) };
+  }
+  if (input.current === undefined) return { action: "keep", reason, failures, nextCheckAt: new Date(retryAt) };
+  return {
+    action: "withdraw",
+    reason: current === undefined ? "CertificateChanged" : "StapleExpired",
+    fetchReason: reason,
+    failures,
+    nextCheckAt: new Date(retryAt),
+  };
+}
