@@ -18,4 +18,6 @@ export type StapleReason =
   | "StapleExpired"
   /** The certificate in the Secret changed; the staple for the old one was withdrawn. */
   | "CertificateChanged"
+  /** The companion Secret's name is taken by a Secret the operator does not manage: never overwritten. */
+  | "TargetConflict"
   | OcspErrorCode;

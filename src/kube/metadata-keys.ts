@@ -1,0 +1,20 @@
+/**
+ * The labels and annotations the operator writes (DESIGN.md, "Companion
+ * Secret"). They are a contract with users' tooling (`kubectl get secrets -l
+ * app.kubernetes.io/managed-by=ocsp-stapler`), so they never change.
+ */
+export const FIELD_MANAGER = "ocsp-stapler";
+
+export const LABEL = {
+  managedBy: "app.kubernetes.io/managed-by",
+  source: "ocsp-stapler.io/source",
+} as const;
+
+export const ANNOTATION = {
+  certStatus: "ocsp-stapler.io/cert-status",
+  thisUpdate: "ocsp-stapler.io/this-update",
+  nextUpdate: "ocsp-stapler.io/next-update",
+  responder: "ocsp-stapler.io/responder",
+  serial: "ocsp-stapler.io/serial",
+  certSha256: "ocsp-stapler.io/cert-sha256",
+} as const;

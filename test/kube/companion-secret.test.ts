@@ -1,0 +1,102 @@
+// Writing companion Secrets on a real kube-apiserver: server-side apply with our
+// field manager, DESIGN.md's labels and annotations, an owner reference to the TLS
+// Secret, the exact verified bytes; no request when nothing changed; a foreign
+// Secret of the same name left untouched.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { readCertificates } from "../../src/ocsp/pem.ts";
+import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
+import { verifyResponse } from "../../src/ocsp/verify.ts";
+import { companionSecret, type SourceSecret, type StapleToWrite } from "../../src/kube/companion-secret.ts";
+import { writeCompanion } from "../../src/kube/companion-writer.ts";
+import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
+import { makeOfflineResponse } from "../support/offline-response.ts";
+import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+
+const NS = "default";
+const TARGET = { nameSuffix: "-ocsp", keys: ["tls.ocsp", "tls.crt.ocsp"], labels: { team: "web" }, annotations: { note: "from the StapleConfig" } };
+
+void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }, () => {
+  let plane: ControlPlane;
+  let api: CoreV1Api;
+  let ca: TestCa;
+  let leaf: Issued;
+  let index: string;
+
+  const verifiedStaple = async (): Promise<VerifiedResponse> => {
+    const der = await makeOfflineResponse({ subject: leaf, ca, index, noCerts: true });
+    const [subject] = readCertificates(leaf.certPem, "leaf");
+    const [issuer] = readCertificates(ca.certPem, "issuer");
+    assert.ok(subject && issuer);
+    return verifyResponse(der, { subject, issuer, at: new Date() });
+  };
+  const toWrite = (response: VerifiedResponse): StapleToWrite => ({ response, responder: "http://127.0.0.1:9/", certificateSha256: "a".repeat(64) });
+  const tlsSecret = async (name: string): Promise<SourceSecret> => {
+    const created = await api.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name }, type: "kubernetes.io/tls", data: { "tls.crt": Buffer.from(leaf.certPem).toString("base64"), "tls.key": Buffer.from(leaf.keyPem).toString("base64") } },
+    });
+    assert.ok(created.metadata?.uid);
+    return { name, namespace: NS, uid: created.metadata.uid };
+  };
+
+  before(async () => {
+    plane = await startControlPlane();
+    const config = new KubeConfig();
+    config.loadFromFile(plane.kubeconfigPath);
+    api = config.makeApiClient(CoreV1Api);
+    ca = await createRootCa({ name: "companion", key: "p256" });
+    leaf = await ca.issue({ commonName: "web.example" });
+    index = await ca.writeIndex([goodEntry(leaf)]);
+  });
+  after(async () => { await plane.stop(); await ca.cleanup(); });
+
+  void it("writes the verified bytes under every key, with DESIGN.md's metadata, owned by the TLS Secret", async () => {
+    const source = await tlsSecret("web-tls");
+    const response = await verifiedStaple();
+    assert.deepEqual(await writeCompanion(api, companionSecret(source, TARGET, toWrite(response))), { result: "written" });
+    const stored = await api.readNamespacedSecret({ name: "web-tls-ocsp", namespace: NS });
+    assert.equal(stored.type, "Opaque");
+    for (const key of TARGET.keys) assert.deepEqual(Buffer.from(stored.data?.[key] ?? "", "base64"), Buffer.from(response.der));
+    assert.ok(stored.metadata);
+    assert.deepEqual(stored.metadata.labels, { team: "web", "app.kubernetes.io/managed-by": "ocsp-stapler", "ocsp-stapler.io/source": "web-tls" });
+    const annotations = stored.metadata.annotations ?? {};
+    assert.equal(annotations["ocsp-stapler.io/cert-status"], "good");
+    assert.equal(annotations["ocsp-stapler.io/this-update"], response.thisUpdate.toISOString());
+    assert.equal(annotations["ocsp-stapler.io/serial"], leaf.serialHex);
+    assert.equal(annotations.note, "from the StapleConfig");
+    assert.deepEqual(stored.metadata.ownerReferences?.map((owner) => [owner.kind, owner.name, owner.uid]), [["Secret", "web-tls", source.uid]]);
+    assert.deepEqual(stored.metadata.managedFields?.map((entry) => [entry.manager, entry.operation]), [["ocsp-stapler", "Apply"]]);
+  });
+
+  void it("sends nothing when the stored Secret already holds the same staple", async () => {
+    const source = await tlsSecret("same-tls");
+    const body = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
+    await writeCompanion(api, body);
+    const before = (await api.readNamespacedSecret({ name: "same-tls-ocsp", namespace: NS })).metadata?.resourceVersion;
+    assert.deepEqual(await writeCompanion(api, body), { result: "unchanged" });
+    assert.equal((await api.readNamespacedSecret({ name: "same-tls-ocsp", namespace: NS })).metadata?.resourceVersion, before);
+  });
+
+  void it("a newer staple replaces the bytes and the dates", async () => {
+    const source = await tlsSecret("newer-tls");
+    const first = await verifiedStaple();
+    await writeCompanion(api, companionSecret(source, TARGET, toWrite(first)));
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // thisUpdate has whole seconds
+    const second = await verifiedStaple();
+    assert.deepEqual(await writeCompanion(api, companionSecret(source, TARGET, toWrite(second))), { result: "written" });
+    const stored = await api.readNamespacedSecret({ name: "newer-tls-ocsp", namespace: NS });
+    assert.deepEqual(Buffer.from(stored.data?.["tls.ocsp"] ?? "", "base64"), Buffer.from(second.der));
+    assert.equal(stored.metadata?.annotations?.["ocsp-stapler.io/this-update"], second.thisUpdate.toISOString());
+  });
+
+  void it("never overwrites a Secret it does not manage: TargetConflict, the Secret untouched", async () => {
+    const source = await tlsSecret("taken-tls");
+    await api.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "taken-tls-ocsp" }, type: "Opaque", data: { mine: Buffer.from("keep me").toString("base64") } } });
+    const outcome = await writeCompanion(api, companionSecret(source, TARGET, toWrite(await verifiedStaple())));
+    assert.equal(outcome.result, "conflict");
+    const stored = await api.readNamespacedSecret({ name: "taken-tls-ocsp", namespace: NS });
+    assert.deepEqual(stored.data, { mine: Buffer.from("keep me").toString("base64") });
+  });
+});
