@@ -3,6 +3,7 @@ import { systemClock } from "../ocsp/clock.ts";
 import { UndiciTransport } from "../ocsp/undici-transport.ts";
 import { VERSION } from "../version.ts";
 import { CHECK_HELP, runCheck } from "./check-command.ts";
+import { CONTROLLER_HELP, runController } from "./controller-command.ts";
 import type { CommandContext, CommandRunner } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
 import { FETCH_HELP, runFetch } from "./fetch-command.ts";
@@ -13,12 +14,12 @@ import { UsageError } from "./usage-error.ts";
 const MAIN_HELP = `Usage: ocsp-stapler <command> [options]
 
 Commands:
-  fetch     get and verify an OCSP staple for a certificate chain
-  inspect   decode a staple file and verify it (at a given time)
-  check     connect to a TLS server and verify the staple it serves
+  fetch       get and verify an OCSP staple for a certificate chain
+  inspect     decode a staple file and verify it (at a given time)
+  check       connect to a TLS server and verify the staple it serves
+  controller  run the Kubernetes operator
 
 Run "ocsp-stapler <command> --help" for a command's options.
-The Kubernetes controller ("ocsp-stapler controller") is not part of this release yet.
 `;
 
 const COMMANDS: Record<string, { run: CommandRunner; help: string }> = {
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
     context.stdout(`${VERSION}\n`);
     return EXIT.good;
   }
+  if (name === "controller") return runControllerCommand(args, context);
   const command = COMMANDS[name];
   if (command === undefined) {
     context.stderr(`ocsp-stapler: unknown command "${name}"\n\n${MAIN_HELP}`);
@@ -60,6 +62,19 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
     const report = failureReport(error);
     if (json) context.stdout(`${JSON.stringify(report)}\n`);
     else context.stderr(renderText(report, context.clock.now()));
+    return EXIT.failure;
+  }
+}
+
+/** The controller prints no report: it runs until stopped, logging JSON lines. */
+async function runControllerCommand(args: readonly string[], context: CommandContext): Promise<ExitStatus> {
+  try {
+    const outcome = await runController(args, context);
+    if (outcome === "help") context.stdout(CONTROLLER_HELP);
+    return outcome === "help" ? EXIT.good : outcome;
+  } catch (error) {
+    const usage = error instanceof UsageError;
+    context.stderr(`ocsp-stapler controller: ${error instanceof Error ? error.message : String(error)}\n${usage ? `\n${CONTROLLER_HELP}` : ""}`);
     return EXIT.failure;
   }
 }

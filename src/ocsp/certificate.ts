@@ -58,6 +58,11 @@ export class Certificate {
   }
 
 
+  /** SHA-256 of the DER: the identity a staple is bound to (annotation `cert-sha256`), so rotation shows at a glance. */
+  get sha256(): string {
+    return createHash("sha256").update(this.der).digest("hex");
+  }
+
   /** SHA-1 of the key bits: how a byKey ResponderID names its signer (RFC 6960 §4.2.1). */
   get keyHashSha1(): Uint8Array {
     this.cachedKeyHash ??= new Uint8Array(createHash("sha1").update(this.publicKeyBits).digest());

@@ -1,0 +1,85 @@
+import type { SecretState } from "./secret-state.ts";
+
+/** The status subresource of a StapleConfig, as the CRD defines it. */
+export interface StapleConfigStatus {
+  readonly observedGeneration: number;
+  readonly conditions: readonly Condition[];
+  readonly selected: number;
+  readonly stapled: number;
+  readonly revoked: number;
+  readonly failing: number;
+  readonly nextRefresh?: string;
+  readonly secrets: readonly Record<string, unknown>[];
+}
+
+export interface Condition {
+  readonly type: "Ready" | "Degraded";
+  readonly status: "True" | "False";
+  readonly reason: string;
+  readonly message: string;
+  readonly observedGeneration: number;
+  readonly lastTransitionTime: string;
+}
+
+const MAX_SECRET_ENTRIES = 50;
+
+/**
+ * The status a config should have, from the states of the Secrets it owns and
+ * the names of those it selects but another, older config owns (Conflict).
+ * Pure; `previous` only supplies lastTransitionTime for conditions that did
+ * not change (metav1.Condition semantics).
+ */
+export function computeStatus(generation: number, owned: readonly SecretState[], conflicts: readonly string[], previous: unknown, now: Date): StapleConfigStatus {
+  const failingStates = owned.filter((state) => state.error !== undefined);
+  const stapled = owned.filter((state) => state.staple !== undefined).length;
+  const firstProblem = failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : undefined);
+  const refreshes = owned.map((state) => state.nextCheckAt?.getTime()).filter((time): time is number => time !== undefined);
+  const ready = stapled === owned.length && conflicts.length === 0;
+  const conditions: Condition[] = [
+    condition("Ready", ready, ready ? (owned.length === 0 ? "NothingSelected" : "AllStapled") : (firstProblem ?? "Pending"),
+      ready ? `${stapled} of ${owned.length} selected Secrets have a verified staple` : `${owned.length - stapled} of ${owned.length} selected Secrets have no staple${conflicts.length > 0 ? `; ${conflicts.length} selected Secrets belong to an older StapleConfig` : ""}`),
+    condition("Degraded", firstProblem !== undefined, firstProblem ?? "AsExpected",
+      firstProblem === undefined ? "every fetch succeeded" : `${failingStates.length} Secrets failing, ${conflicts.length} in conflict`),
+  ].map((entry) => ({ ...entry, observedGeneration: generation, lastTransitionTime: transitionTime(entry, previous, now) }));
+  return {
+    observedGeneration: generation,
+    conditions,
+    selected: owned.length,
+    stapled,
+    revoked: owned.filter((state) => state.certStatus === "Revoked").length,
+    failing: failingStates.length,
+    ...(refreshes.length === 0 ? {} : { nextRefresh: new Date(Math.min(...refreshes)).toISOString().replace(/\.\d{3}Z$/, "Z") }),
+    secrets: [...owned.map(entryOf), ...conflicts.map((name) => ({ name, error: { code: "Conflict", message: "selected by an older StapleConfig, which owns it" } }))]
+      .sort((a, b) => Number("error" in b) - Number("error" in a) || String(a.name).localeCompare(String(b.name)))
+      .slice(0, MAX_SECRET_ENTRIES),
+  };
+}
+
+function condition(type: Condition["type"], isTrue: boolean, reason: string, message: string): Omit<Condition, "observedGeneration" | "lastTransitionTime"> {
+  return { type, status: isTrue ? "True" : "False", reason, message };
+}
+
+function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unknown, now: Date): string {
+  const conditions = (previous as { conditions?: unknown } | undefined)?.conditions;
+  const before = Array.isArray(conditions) ? (conditions as Partial<Condition>[]).find((candidate) => candidate.type === entry.type) : undefined;
+  return before?.status === entry.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function entryOf(state: SecretState): Record<string, unknown> {
+  const iso = (date: Date | undefined) => date?.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return Object.fromEntries(Object.entries({
+    name: state.name, serial: state.serial, certStatus: state.certStatus,
+    thisUpdate: iso(state.thisUpdate), nextUpdate: iso(state.nextUpdate), nextRefresh: iso(state.nextCheckAt),
+    staple: state.staple, error: state.error,
+  }).filter(([, value]) => value !== undefined));
+}
+
+/** Whether `status` says something `previous` does not (key order ignored). */
+export function statusChanged(status: StapleConfigStatus, previous: unknown): boolean {
+  return canonical(status) !== canonical(previous);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, entry: unknown) =>
+    entry !== null && typeof entry === "object" && !Array.isArray(entry) ? Object.fromEntries(Object.entries(entry).sort(([a], [b]) => a.localeCompare(b))) : entry);
+}

@@ -1,0 +1,243 @@
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
+import type { Clock } from "../ocsp/clock.ts";
+import type { HttpTransport } from "../ocsp/http-transport.ts";
+import { OcspClient } from "../ocsp/ocsp-client.ts";
+import type { Random } from "../staple/refresh-policy.ts";
+import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
+import { Reflector, type ListResult } from "../kube/reflector.ts";
+import { STAPLE_CONFIG, configKey, toStapleConfig, type StapleConfig } from "../kube/staple-config.ts";
+import { TLS_SECRET_TYPE, secretKey, toTlsSecret, type TlsSecret } from "../kube/tls-secret.ts";
+import { computeStatus, statusChanged } from "./config-status.ts";
+import { selectingConfigs } from "./ownership.ts";
+import { SecretReconciler } from "./reconciler.ts";
+import type { SecretState } from "./secret-state.ts";
+import { DEFAULT_FETCHER_LIMITS, StapleFetcher } from "./staple-fetcher.ts";
+import { Metrics } from "../observe/metrics.ts";
+import { WorkQueue } from "./work-queue.ts";
+
+export interface ControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Watch only these namespaces; empty watches all. */
+  readonly namespaces: readonly string[];
+  readonly transport: HttpTransport;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly workers?: number;
+}
+
+const STATUS_PREFIX = "status:";
+const ERROR_BACKOFF_MS = 5_000;
+
+/**
+ * The operator: reflectors keep caches of TLS Secrets (field selector on
+ * type), companion Secrets (our label) and StapleConfigs; every change maps
+ * to keys on one queue (a Secret's own key, or `status:<config>`); workers
+ * take keys and run the reconciler or the status writer. Nothing acts on an
+ * event's snapshot: workers always read the caches when they run.
+ */
+export class Controller {
+  private readonly queue: WorkQueue;
+  private readonly reflectors: Reflector<unknown>[] = [];
+  private readonly secrets = new Map<string, TlsSecret>();
+  private readonly companions = new Map<string, CompanionSnapshot>();
+  private readonly configs = new Map<string, StapleConfig>();
+  private readonly reconciler: SecretReconciler;
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly options: ControllerOptions;
+  /** Prometheus metrics, read at scrape time from this controller's caches. */
+  readonly metrics: Metrics;
+  private workers: Promise<void>[] = [];
+  private isSynced = false;
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    this.queue = new WorkQueue(() => options.clock.now().getTime());
+    this.metrics = new Metrics({ queueDepth: () => this.queue.depth, staples: () => this.staples() });
+    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.reconciler = new SecretReconciler({
+      secrets: this.secrets, configs: this.configs, companions: this.companions,
+      fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock }), DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
+        this.metrics.fetches.inc({ responder: host, result });
+        this.metrics.fetchSeconds.observe({ responder: host }, seconds);
+      }),
+      api: this.core, clock: options.clock, random: options.random, logger: options.logger,
+      downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
+    });
+  }
+
+  /** True once every cache has listed: what /readyz reports. */
+  get synced(): boolean {
+    return this.isSynced;
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  /** The per-Secret states, for tests and status. */
+  get secretStates(): ReadonlyMap<string, SecretState> {
+    return this.reconciler.states;
+  }
+
+  async start(): Promise<void> {
+    const watch = new Watch(this.options.kubeConfig);
+    const scopes = this.options.namespaces.length === 0 ? [undefined] : this.options.namespaces;
+    for (const namespace of scopes) {
+      this.reflectors.push(this.secretReflector(watch, namespace), this.companionReflector(watch, namespace), this.configReflector(watch, namespace));
+    }
+    await Promise.all(this.reflectors.map((reflector) => reflector.start()));
+    this.isSynced = true;
+    this.options.logger.info({ secrets: this.secrets.size, configs: this.configs.size, companions: this.companions.size }, "caches synced");
+    for (const key of this.secrets.keys()) this.queue.add(key);
+    for (const key of this.configs.keys()) this.queue.add(STATUS_PREFIX + key);
+    this.workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work());
+  }
+
+  /** Stops watching and lets running reconciles finish (graceful shutdown on SIGTERM). */
+  async stop(): Promise<void> {
+    for (const reflector of this.reflectors) reflector.stop();
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  /** The staples in place, for the metrics, read when Prometheus scrapes. */
+  private *staples(): Iterable<{ namespace: string; secret: string; config: string; certStatus: string; nextUpdate?: Date; nextRefresh?: Date }> {
+    for (const [key, state] of this.reconciler.states) {
+      yield {
+        namespace: key.split("/")[0] ?? "", secret: state.name, config: state.config,
+        certStatus: state.staple === undefined ? "none" : (state.certStatus ?? "unknown").toLowerCase(),
+        ...(state.nextUpdate === undefined ? {} : { nextUpdate: state.nextUpdate }),
+        ...(state.nextCheckAt === undefined ? {} : { nextRefresh: state.nextCheckAt }),
+      };
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (let key = await this.queue.next(); key !== undefined; key = await this.queue.next()) {
+      try {
+        if (key.startsWith(STATUS_PREFIX)) await this.writeStatus(key.slice(STATUS_PREFIX.length));
+        else await this.reconcileSecret(key);
+        this.metrics.reconciles.inc({ result: "done" });
+      } catch (error) {
+        this.metrics.reconciles.inc({ result: "error" });
+        this.options.logger.error({ key, err: error instanceof Error ? error.message.split("\n")[0] : String(error) }, "reconcile failed; retrying");
+        this.queue.addAfter(key, ERROR_BACKOFF_MS);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileSecret(key: string): Promise<void> {
+    const outcome = await this.reconciler.reconcile(key);
+    for (const config of outcome.touchedConfigs) this.queue.add(STATUS_PREFIX + config);
+    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs);
+  }
+
+  /** The only place a StapleConfig status is written, and only when it changed. */
+  private async writeStatus(key: string): Promise<void> {
+    const config = this.configs.get(key);
+    if (config === undefined) return;
+    const owned: SecretState[] = [];
+    const conflicts: string[] = [];
+    for (const secret of this.secrets.values()) {
+      const selecting = selectingConfigs(this.configs.values(), secret);
+      if (!selecting.some((candidate) => configKey(candidate) === key)) continue;
+      if (configKey(selecting[0] ?? config) !== key) conflicts.push(secret.name);
+      else owned.push(this.reconciler.states.get(secretKey(secret)) ?? { config: key, name: secret.name, failures: 0 });
+    }
+    const status = computeStatus(config.generation, owned, conflicts, config.status, this.options.clock.now());
+    if (!statusChanged(status, config.status)) return;
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { ...STAPLE_CONFIG, namespace: config.namespace, name: config.name, body: { status }, fieldManager: FIELD_MANAGER },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  }
+
+  private secretReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {
+    const fieldSelector = `type=${TLS_SECRET_TYPE}`;
+    return this.reflector<TlsSecret>(watch, namespace, "tls-secrets", {
+      list: async () => listResult(namespace === undefined
+        ? await this.core.listSecretForAllNamespaces({ fieldSelector })
+        : await this.core.listNamespacedSecret({ namespace, fieldSelector })),
+      watchPath: namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`,
+      watchQuery: { fieldSelector },
+      transform: toTlsSecret,
+      keyOf: secretKey,
+      store: this.secrets,
+      onChange: (key) => { this.queue.add(key); },
+    });
+  }
+
+  private companionReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {
+    const labelSelector = `${LABEL.managedBy}=${FIELD_MANAGER}`;
+    return this.reflector<CompanionSnapshot>(watch, namespace, "companions", {
+      list: async () => listResult(namespace === undefined
+        ? await this.core.listSecretForAllNamespaces({ labelSelector })
+        : await this.core.listNamespacedSecret({ namespace, labelSelector })),
+      watchPath: namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`,
+      watchQuery: { labelSelector },
+      transform: toCompanionSnapshot,
+      keyOf: secretKey,
+      store: this.companions,
+      // A companion changed or vanished: its source Secret is re-checked (and restapled if needed).
+      onChange: (_key, companion, previous) => {
+        const changed = companion ?? previous;
+        if (changed !== undefined) this.queue.add(`${changed.namespace}/${changed.source}`);
+      },
+    });
+  }
+
+  private configReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {
+    const { group, version, plural } = STAPLE_CONFIG;
+    return this.reflector<StapleConfig>(watch, namespace, "stapleconfigs", {
+      list: async () => listResult((namespace === undefined
+        ? await this.custom.listClusterCustomObject({ group, version, plural })
+        : await this.custom.listNamespacedCustomObject({ group, version, namespace, plural })) as unknown),
+      watchPath: namespace === undefined ? `/apis/${group}/${version}/${plural}` : `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
+      watchQuery: {},
+      transform: toStapleConfig,
+      keyOf: configKey,
+      store: this.configs,
+      // A config's spec changed (or it came or went): every Secret in its namespace may have changed
+      // hands. Status writes change the object too, but not its generation: those requeue nothing,
+      // or each status write would set off the next.
+      onChange: (key, config, previous) => {
+        if (config?.generation !== previous?.generation || config?.uid !== previous?.uid) this.requeueNamespace((config ?? previous)?.namespace ?? "");
+        this.queue.add(STATUS_PREFIX + key);
+      },
+    });
+  }
+
+  private requeueNamespace(namespace: string): void {
+    for (const secret of this.secrets.values()) if (secret.namespace === namespace) this.queue.add(secretKey(secret));
+  }
+
+  /** A reflector filling one of the controller's maps; events before the first sync only fill the cache. */
+  private reflector<T>(watch: Watch, namespace: string | undefined, kind: string, spec: {
+    list: () => Promise<ListResult>; watchPath: string; watchQuery: Record<string, string>;
+    transform: (raw: unknown) => T | undefined; keyOf: (item: T) => string; store: Map<string, T>;
+    onChange: (key: string, item: T | undefined, previous: T | undefined) => void;
+  }): Reflector<unknown> {
+    const reflector = new Reflector<T>({
+      ...spec,
+      name: namespace === undefined ? kind : `${kind}/${namespace}`,
+      watch,
+      logger: this.options.logger,
+      onChange: (key, item, previous) => { if (this.isSynced) spec.onChange(key, item, previous); },
+    });
+    return reflector as Reflector<unknown>;
+  }
+}
+
+/** A typed or plain LIST answer as the reflector wants it. */
+function listResult(list: unknown): ListResult {
+  const value = list as { items?: unknown[]; metadata?: { resourceVersion?: string } };
+  return { items: value.items ?? [], resourceVersion: value.metadata?.resourceVersion ?? "" };
+}

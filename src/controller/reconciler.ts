@@ -1,0 +1,231 @@
+import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Certificate } from "../ocsp/certificate.ts";
+import { readChain, type Chain } from "../ocsp/chain.ts";
+import type { Clock } from "../ocsp/clock.ts";
+import { isOcspError } from "../ocsp/errors.ts";
+import { findIssuer } from "../ocsp/issuer.ts";
+import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { verifyResponse } from "../ocsp/verify.ts";
+import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "../staple/decide.ts";
+import type { Random } from "../staple/refresh-policy.ts";
+import { refreshAt, retryDelayMs } from "../staple/refresh-schedule.ts";
+import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { companionName, companionSecret } from "../kube/companion-secret.ts";
+import { writeCompanion } from "../kube/companion-writer.ts";
+import { configKey, type StapleConfig } from "../kube/staple-config.ts";
+import type { TlsSecret } from "../kube/tls-secret.ts";
+import { selectingConfigs } from "./ownership.ts";
+import type { SecretState } from "./secret-state.ts";
+import type { StapleFetcher } from "./staple-fetcher.ts";
+
+export interface ReconcilerDependencies {
+  readonly secrets: ReadonlyMap<string, TlsSecret>;
+  readonly configs: ReadonlyMap<string, StapleConfig>;
+  readonly companions: ReadonlyMap<string, CompanionSnapshot>;
+  readonly fetcher: StapleFetcher;
+  readonly api: CoreV1Api;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  /** Downloads AIA caIssuers (through the same limits as OCSP). */
+  readonly downloadIssuer: (url: string) => Promise<Certificate[]>;
+}
+
+/** When to look at the key again; nothing means only when something changes. */
+export interface ReconcileOutcome {
+  readonly requeueAfterMs?: number;
+  /** StapleConfigs whose status may have changed. */
+  readonly touchedConfigs: readonly string[];
+}
+
+/**
+ * Keeps one TLS Secret's staple right: gather (caches, the staple in place),
+ * decide (the pure policy of src/staple), act (the only API writes). Never
+ * touches the queue: it returns when to come back (controller-runtime's
+ * Result), and the controller acts on that.
+ */
+export class SecretReconciler {
+  readonly states = new Map<string, SecretState>();
+  private readonly deps: ReconcilerDependencies;
+
+  constructor(deps: ReconcilerDependencies) {
+    this.deps = deps;
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const previous = this.states.get(key)?.config;
+    const touched = (...configs: (string | undefined)[]) => [...new Set([previous, ...configs].filter((config): config is string => config !== undefined))];
+    const secret = this.deps.secrets.get(key);
+    // A deleted Secret's companion goes with it: garbage collection follows the owner reference.
+    if (secret === undefined) return this.forget(key, touched());
+    const [owner] = selectingConfigs(this.deps.configs.values(), secret);
+    await this.removeStaleCompanions(secret, owner);
+    if (owner === undefined) return this.forget(key, touched());
+    const ownerKey = configKey(owner);
+    if (owner.target.mode !== "Companion") {
+      this.record(key, { config: ownerKey, name: secret.name, failures: 0, error: { code: "UnsupportedMode", message: "InPlace mode is not implemented yet; use Companion" } });
+      return { touchedConfigs: touched(ownerKey) };
+    }
+    let chain: Chain;
+    let issuer: Certificate;
+    try {
+      chain = readChain(secret.tlsCrt, secret.caCrt);
+      issuer = (await findIssuer(chain.leaf, { chain: chain.intermediates, caCrt: chain.extraCas, explicit: [], download: this.deps.downloadIssuer })).certificate;
+    } catch (error) {
+      if (!isOcspError(error)) throw error;
+      this.record(key, { config: ownerKey, name: secret.name, failures: 0, error: { code: error.code, message: error.message } });
+      return { touchedConfigs: touched(ownerKey) };
+    }
+    return { ...(await this.refresh(key, secret, owner, chain, issuer)), touchedConfigs: touched(ownerKey) };
+  }
+
+  private async refresh(key: string, secret: TlsSecret, owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ requeueAfterMs?: number }> {
+    const now = this.deps.clock.now();
+    const companionKey = `${secret.namespace}/${companionName(secret, owner.target)}`;
+    const companion = this.deps.companions.get(companionKey);
+    const inPlace = this.currentStaple(companion, owner, chain.leaf, issuer, now);
+    const current = inPlace?.current;
+    const basis = `${chain.leaf.sha256} ${owner.uid} ${owner.generation}`;
+    const state = this.states.get(key);
+    const due = this.dueAt(state?.basis === basis ? state : undefined, current, chain.leaf.sha256, owner, now);
+    if (due !== undefined && due > now) {
+      this.record(key, { ...(state?.basis === basis ? state : stateOf(owner, secret, companion, inPlace?.verified)), nextCheckAt: due, basis });
+      return { requeueAfterMs: due.getTime() - now.getTime() };
+    }
+    const outcome = await this.fetch(owner, chain, issuer);
+    const decision = decide({
+      certificateSha256: chain.leaf.sha256,
+      ...(current === undefined ? {} : { current }),
+      outcome: outcome.outcome,
+      failuresBefore: state?.failures ?? 0,
+      now,
+      policy: owner.policy,
+      random: this.deps.random,
+    });
+    await this.act(key, decision, { secret, owner, companion, chain, basis, now, responder: outcome.responder, fetchMessage: outcome.message });
+    const next = this.states.get(key)?.nextCheckAt ?? decision.nextCheckAt;
+    return { requeueAfterMs: Math.max(0, next.getTime() - now.getTime()) };
+  }
+
+  /** The staple in place, re-verified now: what the policy compares a new answer with. */
+  private currentStaple(companion: CompanionSnapshot | undefined, owner: StapleConfig, leaf: Certificate, issuer: Certificate, now: Date): { current: CurrentStaple; verified?: VerifiedResponse } | undefined {
+    const firstKey = owner.target.keys[0];
+    const data = firstKey === undefined ? undefined : companion?.data[firstKey];
+    if (companion === undefined || data === undefined) return undefined;
+    const certificateSha256 = companion.certificateSha256 ?? "";
+    try {
+      const verified = verifyResponse(new Uint8Array(Buffer.from(data, "base64")), { subject: leaf, issuer, at: now });
+      return { current: { thisUpdate: verified.thisUpdate, usableUntil: verified.usableUntil, certificateSha256 }, verified };
+    } catch {
+      // Expired, or for another certificate: unusable now, so the policy replaces or withdraws it.
+      return { current: { thisUpdate: new Date(0), usableUntil: new Date(0), certificateSha256 } };
+    }
+  }
+
+  /**
+   * When the next fetch is due. A schedule made on the same basis holds
+   * (refresh time, or backoff after a failure), unless the staple we wrote is
+   * gone or no longer verifies (someone deleted or edited the companion).
+   * Without a schedule (a restart, a new certificate, an edited config), a
+   * valid staple in place sets it, so nothing is refetched early; otherwise
+   * the fetch is due now.
+   */
+  private dueAt(state: SecretState | undefined, current: CurrentStaple | undefined, certificateSha256: string, owner: StapleConfig, now: Date): Date | undefined {
+    const stapleLost = state?.staple !== undefined && (current === undefined || current.usableUntil <= now);
+    if (state?.nextCheckAt !== undefined && !stapleLost) return state.nextCheckAt;
+    if (current === undefined || current.certificateSha256 !== certificateSha256 || current.usableUntil <= now) return undefined;
+    return refreshAt(current, current.thisUpdate, owner.policy, this.deps.random);
+  }
+
+  private async fetch(owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ outcome: FetchOutcome; responder: string; message?: string }> {
+    try {
+      const staple = await this.deps.fetcher.fetch({
+        chain, issuer,
+        ...(owner.responder.urlOverride === "" ? {} : { urlOverride: owner.responder.urlOverride }),
+        method: owner.responder.method,
+        timeoutMs: owner.responder.timeoutMs,
+      });
+      return { outcome: { kind: "verified", response: staple }, responder: staple.responder };
+    } catch (error) {
+      if (!isOcspError(error)) throw error;
+      return { outcome: { kind: "failed", code: error.code }, responder: "", message: error.message };
+    }
+  }
+
+  private async act(key: string, decision: Decision, context: { secret: TlsSecret; owner: StapleConfig; companion: CompanionSnapshot | undefined; chain: Chain; basis: string; now: Date; responder: string; fetchMessage?: string | undefined }): Promise<void> {
+    const { secret, owner } = context;
+    const base = { config: configKey(owner), name: secret.name, nextCheckAt: decision.nextCheckAt, basis: context.basis };
+    const log = this.deps.logger.child({ namespace: secret.namespace, name: secret.name, config: owner.name });
+    if (decision.action === "write") {
+      const body = companionSecret(secret, owner.target, { response: decision.response, responder: context.responder, certificateSha256: context.chain.leaf.sha256 });
+      const written = await writeCompanion(this.deps.api, body);
+      if (written.result === "conflict") {
+        // Retried with backoff: the foreign Secret may be removed, and we do not watch Secrets we do not manage.
+        const failures = (this.states.get(key)?.failures ?? 0) + 1;
+        const retryAt = new Date(context.now.getTime() + retryDelayMs(failures, owner.policy, this.deps.random));
+        log.warn({ reason: written.reason }, written.message);
+        this.record(key, { ...base, nextCheckAt: retryAt, failures, error: { code: written.reason, message: written.message } });
+        return;
+      }
+      if (written.result === "written") log.info({ reason: decision.reason, serial: decision.response.serial, thisUpdate: decision.response.thisUpdate }, "staple written");
+      const response = decision.response;
+      this.record(key, {
+        ...base, failures: 0, serial: response.serial, certStatus: response.certStatus.kind === "good" ? "Good" : "Revoked",
+        thisUpdate: response.thisUpdate, ...(response.nextUpdate === undefined ? {} : { nextUpdate: response.nextUpdate }), staple: body.metadata.name,
+      });
+      return;
+    }
+    if (decision.action === "withdraw" && context.companion !== undefined) {
+      await this.deleteCompanion(context.companion);
+      log.warn({ reason: decision.reason, fetchReason: decision.fetchReason }, "staple withdrawn");
+    }
+    const previous = this.states.get(key);
+    const kept = decision.action === "keep" && previous?.staple !== undefined ? { staple: previous.staple, serial: previous.serial, certStatus: previous.certStatus } : {};
+    log.warn({ reason: decision.reason, failures: decision.failures }, context.fetchMessage ?? `staple not refreshed: ${decision.reason}`);
+    this.record(key, { ...base, ...definedOnly(kept), failures: decision.failures, error: { code: decision.reason, message: context.fetchMessage ?? decision.reason } });
+  }
+
+  /** A companion left by a config that no longer owns the Secret, or under an old name suffix. */
+  private async removeStaleCompanions(secret: TlsSecret, owner: StapleConfig | undefined): Promise<void> {
+    const keep = owner === undefined ? undefined : companionName(secret, owner.target);
+    for (const companion of this.deps.companions.values()) {
+      if (companion.namespace === secret.namespace && companion.source === secret.name && companion.name !== keep) await this.deleteCompanion(companion);
+    }
+  }
+
+  private async deleteCompanion(companion: CompanionSnapshot): Promise<void> {
+    try {
+      // The uid precondition: never delete a Secret someone re-created under that name meanwhile.
+      await this.deps.api.deleteNamespacedSecret({ name: companion.name, namespace: companion.namespace, body: { preconditions: { uid: companion.uid } } });
+    } catch (error) {
+      if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) throw error;
+    }
+  }
+
+  private record(key: string, state: SecretState): void {
+    this.states.set(key, state);
+  }
+
+  private forget(key: string, touchedConfigs: string[]): ReconcileOutcome {
+    this.states.delete(key);
+    return { touchedConfigs };
+  }
+}
+
+/** The state of a Secret whose staple in place is still good (after a restart, before any fetch). */
+function stateOf(owner: StapleConfig, secret: TlsSecret, companion: CompanionSnapshot | undefined, verified: VerifiedResponse | undefined): SecretState {
+  return {
+    config: configKey(owner), name: secret.name, failures: 0,
+    ...(companion === undefined ? {} : { staple: companion.name }),
+    ...(verified === undefined ? {} : {
+      serial: verified.serial, certStatus: verified.certStatus.kind === "good" ? "Good" : verified.certStatus.kind === "revoked" ? "Revoked" : "Unknown",
+      thisUpdate: verified.thisUpdate, ...(verified.nextUpdate === undefined ? {} : { nextUpdate: verified.nextUpdate }),
+    }),
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
+

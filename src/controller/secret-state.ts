@@ -1,0 +1,26 @@
+import type { StapleReason } from "../staple/reasons.ts";
+
+/**
+ * What the controller knows about one selected TLS Secret between reconciles:
+ * the source of the StapleConfig status entries and of the refresh schedule.
+ */
+export interface SecretState {
+  /** namespace/name of the owning StapleConfig. */
+  readonly config: string;
+  readonly name: string;
+  readonly serial?: string;
+  readonly certStatus?: "Good" | "Revoked" | "Unknown";
+  readonly thisUpdate?: Date;
+  readonly nextUpdate?: Date;
+  readonly nextCheckAt?: Date;
+  /** Name of the Secret holding the staple, when one is in place. */
+  readonly staple?: string;
+  readonly error?: { readonly code: StapleReason | "BadCertificate" | "UnsupportedMode"; readonly message: string };
+  readonly failures: number;
+  /**
+   * What the schedule was computed from: the certificate and the config's
+   * spec. While it is unchanged, unrelated events never cause an early fetch
+   * (backoff holds); when it changes, the Secret is looked at afresh.
+   */
+  readonly basis?: string;
+}

@@ -1,0 +1,28 @@
+import { ANNOTATION, FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
+import { isStringMap } from "./tls-secret.ts";
+
+/** A companion Secret as the controller caches it: who it belongs to and what it holds. */
+export interface CompanionSnapshot {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** The TLS Secret it belongs to (label `ocsp-stapler.io/source`). */
+  readonly source: string;
+  readonly certificateSha256: string | undefined;
+  /** Base64 DER per data key. */
+  readonly data: Readonly<Record<string, string>>;
+}
+
+/** Only Secrets labelled as ours are cached, so this never sees other Secrets' data. */
+export function toCompanionSnapshot(raw: unknown): CompanionSnapshot | undefined {
+  const secret = raw as { metadata?: { namespace?: unknown; name?: unknown; uid?: unknown; labels?: unknown; annotations?: unknown }; data?: unknown } | null;
+  const { namespace, name, uid, labels, annotations } = secret?.metadata ?? {};
+  if (typeof namespace !== "string" || typeof name !== "string" || typeof uid !== "string" || !isStringMap(labels)) return undefined;
+  const source = labels[LABEL.source];
+  if (labels[LABEL.managedBy] !== FIELD_MANAGER || source === undefined) return undefined;
+  return {
+    namespace, name, uid, source,
+    certificateSha256: isStringMap(annotations) ? annotations[ANNOTATION.certSha256] : undefined,
+    data: isStringMap(secret?.data) ? secret.data : {},
+  };
+}

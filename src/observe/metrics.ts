@@ -1,0 +1,46 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** What the metrics read at scrape time: the controller's caches, never a copy that could go stale. */
+export interface MetricsSource {
+  readonly queueDepth: () => number;
+  /** One entry per selected TLS Secret with a staple in place. */
+  readonly staples: () => Iterable<{ namespace: string; secret: string; config: string; certStatus: string; nextUpdate?: Date; nextRefresh?: Date }>;
+}
+
+/**
+ * The operator's Prometheus metrics. Staple gauges are computed when scraped
+ * (cert-manager's certificate collector), so a deleted Secret leaves no
+ * stale series; times are `*_timestamp_seconds`.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly fetches: Counter<"responder" | "result">;
+  readonly fetchSeconds: Histogram<"responder">;
+  readonly reconciles: Counter<"result">;
+
+  constructor(source: MetricsSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: "ocsp_stapler_" });
+    this.fetches = new Counter({ name: "ocsp_stapler_fetch_total", help: "OCSP fetches by responder host and result (good, revoked, unknown or an error code).", labelNames: ["responder", "result"], registers: [this.registry] });
+    this.fetchSeconds = new Histogram({ name: "ocsp_stapler_fetch_duration_seconds", help: "Time to fetch and verify one OCSP response, by responder host.", labelNames: ["responder"], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+    this.reconciles = new Counter({ name: "ocsp_stapler_reconcile_total", help: "Reconciles by result (done, requeued, error).", labelNames: ["result"], registers: [this.registry] });
+    new Gauge({ name: "ocsp_stapler_queue_depth", help: "Keys waiting in the work queue.", registers: [this.registry], collect() { this.set(source.queueDepth()); } });
+    const labels = ["namespace", "secret", "config"] as const;
+    new Gauge({
+      name: "ocsp_stapler_staple_next_update_timestamp_seconds", help: "nextUpdate of the staple in place (when it expires).", labelNames: labels, registers: [this.registry],
+      collect() { this.reset(); for (const s of source.staples()) if (s.nextUpdate !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextUpdate.getTime() / 1000); },
+    });
+    new Gauge({
+      name: "ocsp_stapler_staple_next_refresh_timestamp_seconds", help: "When the staple is next refreshed.", labelNames: labels, registers: [this.registry],
+      collect() { this.reset(); for (const s of source.staples()) if (s.nextRefresh !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextRefresh.getTime() / 1000); },
+    });
+    new Gauge({
+      name: "ocsp_stapler_cert_status", help: "Selected Secrets by the certificate status of their staple (good, revoked, unknown, none).", labelNames: ["status"], registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>([["good", 0], ["revoked", 0], ["unknown", 0], ["none", 0]]);
+        for (const s of source.staples()) counts.set(s.certStatus, (counts.get(s.certStatus) ?? 0) + 1);
+        for (const [status, count] of counts) this.set({ status }, count);
+      },
+    });
+  }
+}

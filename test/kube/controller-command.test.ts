@@ -1,0 +1,95 @@
+// `ocsp-stapler controller` as a real process against a real API server: it becomes
+// ready, serves metrics, staples, and stops cleanly on SIGTERM.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import { request } from "undici";
+import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
+import { freePort } from "../support/free-port.ts";
+import { kubectl } from "../support/kube-tools.ts";
+import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
+import { createRootCa, goodEntry, type TestCa } from "../support/pki.ts";
+import { runCli } from "../support/run-cli.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const CRD = fileURLToPath(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url));
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const response = await request(url);
+  return { status: response.statusCode, body: await response.body.text() };
+}
+
+void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, () => {
+  let plane: ControlPlane;
+  let ca: TestCa;
+  let responder: OpensslResponder;
+  let child: ChildProcess;
+  let metricsPort: number;
+  let output = "";
+  const k = (args: string[], input?: string) => kubectl(plane.kubeconfigPath, args, input);
+
+  before(async () => {
+    plane = await startControlPlane();
+    await k(["apply", "-f", CRD]);
+    await k(["wait", "--for=condition=Established", "crd/stapleconfigs.ocsp-stapler.io"]);
+    ca = await createRootCa({ name: "controller-process", key: "p256" });
+    const port = await freePort();
+    const leaf = await ca.issue({ commonName: "web.example", ocspUrl: `http://127.0.0.1:${port}/` });
+    responder = await startOpensslResponder({ ca, indexPath: await ca.writeIndex([goodEntry(leaf)]), port, nextUpdateDays: 7 });
+    await k(["create", "secret", "tls", "web-tls", "-n", "default", `--cert=${leaf.certPath}`, `--key=${leaf.keyPath}`]);
+    await k(["apply", "-f", "-"], JSON.stringify({ apiVersion: "ocsp-stapler.io/v1alpha1", kind: "StapleConfig", metadata: { name: "all", namespace: "default" }, spec: {} }));
+    // The chain in tls.crt lacks the issuer here, so the staple needs it from ca.crt.
+    await k(["patch", "secret", "web-tls", "-n", "default", "--type=merge", "-p", JSON.stringify({ data: { "ca.crt": Buffer.from(ca.certPem).toString("base64") } })]);
+    metricsPort = await freePort();
+    child = spawn(process.execPath, [MAIN, "controller", "--kubeconfig", plane.kubeconfigPath, "--namespace", "default", "--metrics-addr", `127.0.0.1:${metricsPort}`], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+  });
+  after(async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await responder.stop();
+    await plane.stop();
+    await ca.cleanup();
+  });
+
+  void it("answers /readyz once its caches have synced", async () => {
+    for (let i = 0; i < 200; i++) {
+      const ready = await get(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => ({ status: 0, body: "" }));
+      if (ready.status === 200) return;
+      await sleep(100);
+    }
+    assert.fail(`never ready:\n${output}`);
+  });
+
+  void it("staples the Secret and logs JSON lines naming it, with no key material", async () => {
+    for (let i = 0; i < 200 && !output.includes("staple written"); i++) await sleep(100);
+    const secret = await k(["get", "secret", "web-tls-ocsp", "-n", "default", "-o", "jsonpath={.metadata.annotations.ocsp-stapler\\.io/cert-status}"]);
+    assert.equal(secret, "good");
+    const written = output.split("\n").filter((line) => line.includes("staple written")).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual([written[0]?.namespace, written[0]?.name], ["default", "web-tls"]);
+    assert.doesNotMatch(output, /PRIVATE KEY|tls\.key/);
+  });
+
+  void it("serves Prometheus metrics computed from its caches", async () => {
+    const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /^ocsp_stapler_fetch_total\{responder="127\.0\.0\.1:\d+",result="good"\} 1$/m);
+    assert.match(metrics.body, /^ocsp_stapler_staple_next_update_timestamp_seconds\{namespace="default",secret="web-tls",config="default\/all"\} \d+/m);
+    assert.match(metrics.body, /^ocsp_stapler_cert_status\{status="good"\} 1$/m);
+    assert.match(metrics.body, /^ocsp_stapler_queue_depth 0$/m);
+  });
+
+  void it("stops on SIGTERM with exit status 0", async () => {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    assert.equal(await Promise.race([exited, sleep(10_000, "hung")]), 0);
+  });
+
+  void it("refuses --leader-elect until it exists, rather than running two leaders", async () => {
+    const result = await runCli(["controller", "--leader-elect", "--kubeconfig", plane.kubeconfigPath]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--leader-elect is not available yet/);
+  });
+});
