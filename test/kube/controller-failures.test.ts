@@ -1,0 +1,96 @@
+// When things break: kube-apiserver restarting mid-run, and the OCSP responder going
+// down with a staple in place (kept until its usable end, Degraded, then withdrawn)
+// and without one (nothing written). Staples live for days, so the controller runs
+// on a clock the test moves forward; everything else (API server, responder, TLS
+// Secrets) is real.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { pino } from "pino";
+import { Controller } from "../../src/controller/controller.ts";
+import type { Clock } from "../../src/ocsp/clock.ts";
+import { freePort } from "../support/free-port.ts";
+import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
+import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
+import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
+import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+
+const NS = "default";
+const LABELS = { staple: "yes" };
+const DAY = 86_400_000;
+
+void describe("the controller when things break", { timeout: 50 * 60_000 }, () => {
+  let env: KubeEnv;
+  let ca: TestCa;
+  let port: number;
+  let responder: OpensslResponder;
+  const leaves: Issued[] = [];
+  let offsetMs = 0;
+  const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+  const transport = new LoopbackOnlyTransport();
+  let controller: Controller;
+
+  const staple = async (name: string): Promise<void> => {
+    const cert = await ca.issue({ commonName: `${name}.example`, ocspUrl: `http://127.0.0.1:${port}/` });
+    leaves.push(cert);
+    // The responder may be down on purpose; then there is no index to update.
+    await responder.updateIndex(leaves.map(goodEntry)).catch(() => undefined);
+    await env.createTls(name, cert, ca, LABELS);
+  };
+  const resourceVersion = async (name: string) => (await env.readSecret(name))?.metadata?.resourceVersion;
+
+  before(async () => {
+    env = await KubeEnv.start(NS);
+    ca = await createRootCa({ name: "failures", key: "p256" });
+    port = await freePort();
+    responder = await startOpensslResponder({ ca, indexPath: await ca.writeIndex([]), port, nextUpdateDays: 7 });
+    await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
+    controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport, clock, random: () => 0.5, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
+    await controller.start();
+  });
+  after(async () => {
+    await controller.stop();
+    await transport.close();
+    await responder.stop();
+    await env.stop();
+    await ca.cleanup();
+  });
+
+  void it("kube-apiserver restarts mid-run: no staple lost, and watching resumes", async () => {
+    await staple("steady-tls");
+    await eventually("the first staple", () => env.readSecret("steady-tls-ocsp"));
+    const before = await resourceVersion("steady-tls-ocsp");
+    await env.plane.restartApiServer();
+    await staple("after-restart-tls");
+    await eventually("a staple for a Secret created after the restart", () => env.readSecret("after-restart-tls-ocsp"), 60);
+    assert.equal(await resourceVersion("steady-tls-ocsp"), before);
+  });
+
+  void it("the responder goes down with a staple in place: kept and Degraded while usable", async () => {
+    await staple("kept-tls");
+    await eventually("the staple", () => env.readSecret("kept-tls-ocsp"));
+    await responder.stop();
+    offsetMs = 4 * DAY; // past the refresh point (half of 7 days), well before nextUpdate
+    await env.touch("kept-tls");
+    const entry = await env.entry("web", "kept-tls", (candidate) => candidate.error?.code === "ResponderUnreachable");
+    assert.ok(entry);
+    assert.ok(await env.readSecret("kept-tls-ocsp"), "the staple stays while it is usable");
+    const status = await env.statusOf("web");
+    assert.equal(conditionOf(status, "Degraded")?.status, "True");
+    assert.equal(conditionOf(status, "Degraded")?.reason, "ResponderUnreachable");
+  });
+
+  void it("…and withdrawn once its usable window ends, so no server serves an expired staple", async () => {
+    offsetMs = 8 * DAY; // past nextUpdate (7 days)
+    await env.touch("kept-tls");
+    await eventually("the expired staple to be withdrawn", async () => ((await env.readSecret("kept-tls-ocsp")) === undefined ? true : undefined));
+    const entry = await env.entry("web", "kept-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "StapleExpired");
+  });
+
+  void it("the responder is down and there is no staple yet: nothing is written", async () => {
+    await staple("never-tls");
+    const entry = await env.entry("web", "never-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "ResponderUnreachable");
+    assert.equal(await env.readSecret("never-tls-ocsp"), undefined);
+  });
+});

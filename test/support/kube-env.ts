@@ -1,0 +1,102 @@
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from "../control-plane/control-plane.ts";
+import { kubectl } from "./kube-tools.ts";
+import type { Issued, TestCa } from "./pki.ts";
+
+const CRD = fileURLToPath(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url));
+
+/** Polls until `probe` returns a value (not undefined), or fails after `seconds`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20): Promise<T> {
+  const started = Date.now();
+  while (Date.now() - started < seconds * 1000) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+}
+
+export interface StatusEntry { name: string; error?: { code: string }; certStatus?: string }
+export interface ConfigStatus { selected?: number; stapled?: number; failing?: number; conditions?: { type: string; status: string; reason: string }[]; secrets?: StatusEntry[] }
+
+/**
+ * A real control plane with the CRD installed and one namespace, plus the
+ * small verbs the operator's tests speak in.
+ */
+export class KubeEnv {
+  readonly kubeConfig = new KubeConfig();
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly plane: ControlPlane;
+  readonly namespace: string;
+
+  private constructor(plane: ControlPlane, namespace: string) {
+    this.plane = plane;
+    this.namespace = namespace;
+    this.kubeConfig.loadFromFile(plane.kubeconfigPath);
+    this.core = this.kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = this.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  static async start(namespace: string, options: ControlPlaneOptions = {}): Promise<KubeEnv> {
+    const plane = await startControlPlane(options);
+    await kubectl(plane.kubeconfigPath, ["apply", "-f", CRD]);
+    await kubectl(plane.kubeconfigPath, ["wait", "--for=condition=Established", "crd/stapleconfigs.ocsp-stapler.io"]);
+    if (namespace !== "default") await kubectl(plane.kubeconfigPath, ["create", "namespace", namespace]);
+    return new KubeEnv(plane, namespace);
+  }
+
+  kubectl(args: readonly string[], input?: string): Promise<string> {
+    return kubectl(this.plane.kubeconfigPath, args, input);
+  }
+
+  applyConfig(name: string, spec: Record<string, unknown>): Promise<string> {
+    return this.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "ocsp-stapler.io/v1alpha1", kind: "StapleConfig", metadata: { name, namespace: this.namespace }, spec }));
+  }
+
+  async statusOf(name: string): Promise<ConfigStatus | undefined> {
+    const object: unknown = await this.custom.getNamespacedCustomObject({ group: "ocsp-stapler.io", version: "v1alpha1", namespace: this.namespace, plural: "stapleconfigs", name });
+    return (object as { status?: ConfigStatus }).status;
+  }
+
+  /** A kubernetes.io/tls Secret whose tls.crt is the leaf followed by its issuer. */
+  tlsBody(name: string, leaf: Issued, ca: TestCa, labels: Record<string, string>): V1Secret {
+    return {
+      metadata: { name, namespace: this.namespace, labels },
+      type: "kubernetes.io/tls",
+      data: { "tls.crt": Buffer.from(leaf.certPem + ca.certPem).toString("base64"), "tls.key": Buffer.from(leaf.keyPem).toString("base64") },
+    };
+  }
+
+  async createTls(name: string, leaf: Issued, ca: TestCa, labels: Record<string, string>): Promise<void> {
+    await this.core.createNamespacedSecret({ namespace: this.namespace, body: this.tlsBody(name, leaf, ca, labels) });
+  }
+
+  /** Changes nothing that matters, so the controller looks at the Secret again. */
+  async touch(name: string): Promise<void> {
+    await this.core.patchNamespacedSecret({ name, namespace: this.namespace, body: [{ op: "add", path: "/metadata/annotations", value: { touched: String(Date.now()) } }] });
+  }
+
+  async readSecret(name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ name, namespace: this.namespace });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async entry(config: string, secret: string, predicate: (entry: StatusEntry) => boolean): Promise<StatusEntry> {
+    return eventually(`${secret} in ${config}'s status`, async () => (await this.statusOf(config))?.secrets?.find((candidate) => candidate.name === secret && predicate(candidate)));
+  }
+
+  stop(): Promise<void> {
+    return this.plane.stop();
+  }
+}
+
+export function conditionOf(status: ConfigStatus | undefined, type: string): { status: string; reason: string } | undefined {
+  return status?.conditions?.find((condition) => condition.type === type);
+}
