@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
 import type { Clock } from "../ocsp/clock.ts";
@@ -14,6 +14,7 @@ import { computeStatus, statusChanged } from "./config-status.ts";
 import { selectingConfigs } from "./ownership.ts";
 import { SecretReconciler } from "./reconciler.ts";
 import type { SecretState } from "./secret-state.ts";
+import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher } from "./staple-fetcher.ts";
 import { Metrics } from "../observe/metrics.ts";
 import { WorkQueue } from "./work-queue.ts";
@@ -27,6 +28,10 @@ export interface ControllerOptions {
   readonly random: Random;
   readonly logger: Logger;
   readonly workers?: number;
+  /** Work only while holding this Lease (DESIGN.md `--leader-elect`); without it, always work. */
+  readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
+  /** Called if this replica loses the Lease after leading: the host should exit so it restarts clean. */
+  readonly onLostLeadership?: () => void;
 }
 
 const STATUS_PREFIX = "status:";
@@ -53,6 +58,9 @@ export class Controller {
   readonly metrics: Metrics;
   private workers: Promise<void>[] = [];
   private isSynced = false;
+  private isLeading = false;
+  private elector: LeaderElector | undefined;
+  private election: Promise<void> | undefined;
 
   constructor(options: ControllerOptions) {
     this.options = options;
@@ -80,6 +88,11 @@ export class Controller {
     return this.queue.depth;
   }
 
+  /** True while this replica works: always without leader election, while holding the Lease with it. */
+  get leading(): boolean {
+    return this.isLeading;
+  }
+
   /** The per-Secret states, for tests and status. */
   get secretStates(): ReadonlyMap<string, SecretState> {
     return this.reconciler.states;
@@ -94,16 +107,36 @@ export class Controller {
     await Promise.all(this.reflectors.map((reflector) => reflector.start()));
     this.isSynced = true;
     this.options.logger.info({ secrets: this.secrets.size, configs: this.configs.size, companions: this.companions.size }, "caches synced");
-    for (const key of this.secrets.keys()) this.queue.add(key);
-    for (const key of this.configs.keys()) this.queue.add(STATUS_PREFIX + key);
-    this.workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work());
+    const election = this.options.leaderElection;
+    if (election === undefined) {
+      this.startWorking();
+      return;
+    }
+    this.elector = new LeaderElector({
+      ...election, api: this.options.kubeConfig.makeApiClient(CoordinationV1Api), clock: this.options.clock, logger: this.options.logger,
+    });
+    this.election = this.elector.run(() => { this.startWorking(); }, () => {
+      this.isLeading = false;
+      this.queue.shutDown();
+      this.options.onLostLeadership?.();
+    });
   }
 
-  /** Stops watching and lets running reconciles finish (graceful shutdown on SIGTERM). */
+  /** Stops watching, lets running reconciles finish, then gives up the Lease (graceful shutdown on SIGTERM). */
   async stop(): Promise<void> {
     for (const reflector of this.reflectors) reflector.stop();
     this.queue.shutDown();
     await Promise.all(this.workers);
+    this.isLeading = false;
+    this.elector?.stop();
+    await this.election;
+  }
+
+  private startWorking(): void {
+    this.isLeading = true;
+    for (const key of this.secrets.keys()) this.queue.add(key);
+    for (const key of this.configs.keys()) this.queue.add(STATUS_PREFIX + key);
+    this.workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work());
   }
 
   /** The staples in place, for the metrics, read when Prometheus scrapes. */

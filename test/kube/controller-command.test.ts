@@ -43,7 +43,7 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
     // The chain in tls.crt lacks the issuer here, so the staple needs it from ca.crt.
     await k(["patch", "secret", "web-tls", "-n", "default", "--type=merge", "-p", JSON.stringify({ data: { "ca.crt": Buffer.from(ca.certPem).toString("base64") } })]);
     metricsPort = await freePort();
-    child = spawn(process.execPath, [MAIN, "controller", "--kubeconfig", plane.kubeconfigPath, "--namespace", "default", "--metrics-addr", `127.0.0.1:${metricsPort}`], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [MAIN, "controller", "--kubeconfig", plane.kubeconfigPath, "--namespace", "default", "--metrics-addr", `127.0.0.1:${metricsPort}`, "--leader-elect"], { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr?.on("data", (chunk: Buffer) => { output += chunk.toString(); });
   });
@@ -81,15 +81,21 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
     assert.match(metrics.body, /^ocsp_stapler_queue_depth 0$/m);
   });
 
-  void it("stops on SIGTERM with exit status 0", async () => {
+  void it("with --leader-elect, holds the Lease ocsp-stapler in its namespace", async () => {
+    const holder = await k(["get", "lease", "ocsp-stapler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"]);
+    assert.match(holder, /^.+-[0-9a-f]{8}$/);
+  });
+
+  void it("stops on SIGTERM with exit status 0, giving the Lease up", async () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     assert.equal(await Promise.race([exited, sleep(10_000, "hung")]), 0);
+    assert.equal(await k(["get", "lease", "ocsp-stapler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"]), "");
   });
 
-  void it("refuses --leader-elect until it exists, rather than running two leaders", async () => {
-    const result = await runCli(["controller", "--leader-elect", "--kubeconfig", plane.kubeconfigPath]);
+  void it("an unknown flag is refused before it touches the cluster", async () => {
+    const result = await runCli(["controller", "--kubeconfig", plane.kubeconfigPath, "--namespaces", "x"]);
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /--leader-elect is not available yet/);
+    assert.match(result.stderr, /Unknown option '--namespaces'/);
   });
 });
