@@ -6,6 +6,7 @@ import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { EventRecorder } from "../kube/event-recorder.ts";
 import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
 import { Reflector, type ListResult } from "../kube/reflector.ts";
 import { STAPLE_CONFIG, configKey, toStapleConfig, type StapleConfig } from "../kube/staple-config.ts";
@@ -76,6 +77,7 @@ export class Controller {
       }),
       api: this.core, clock: options.clock, random: options.random, logger: options.logger,
       downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
+      events: new EventRecorder(this.core, options.clock, options.logger),
     });
   }
 

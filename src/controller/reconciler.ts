@@ -13,6 +13,7 @@ import { refreshAt, retryDelayMs } from "../staple/refresh-schedule.ts";
 import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { companionName, companionSecret } from "../kube/companion-secret.ts";
 import { writeCompanion } from "../kube/companion-writer.ts";
+import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
 import { selectingConfigs } from "./ownership.ts";
@@ -30,7 +31,11 @@ export interface ReconcilerDependencies {
   readonly logger: Logger;
   /** Downloads AIA caIssuers (through the same limits as OCSP). */
   readonly downloadIssuer: (url: string) => Promise<Certificate[]>;
+  readonly events: EventRecorder;
 }
+
+/** Less than this left on a staple in place while fetches fail: warn with StapleExpiring. */
+const EXPIRING_WARNING_MS = 24 * 3_600_000;
 
 /** When to look at the key again; nothing means only when something changes. */
 export interface ReconcileOutcome {
@@ -103,7 +108,7 @@ export class SecretReconciler {
       policy: owner.policy,
       random: this.deps.random,
     });
-    await this.act(key, decision, { secret, owner, companion, chain, basis, now, responder: outcome.responder, fetchMessage: outcome.message });
+    await this.act(key, decision, { secret, owner, companion, current, chain, basis, now, responder: outcome.responder, fetchMessage: outcome.message });
     const next = this.states.get(key)?.nextCheckAt ?? decision.nextCheckAt;
     return { requeueAfterMs: Math.max(0, next.getTime() - now.getTime()) };
   }
@@ -153,7 +158,10 @@ export class SecretReconciler {
     }
   }
 
-  private async act(key: string, decision: Decision, context: { secret: TlsSecret; owner: StapleConfig; companion: CompanionSnapshot | undefined; chain: Chain; basis: string; now: Date; responder: string; fetchMessage?: string | undefined }): Promise<void> {
+  private async act(key: string, decision: Decision, context: {
+    secret: TlsSecret; owner: StapleConfig; companion: CompanionSnapshot | undefined; current: CurrentStaple | undefined;
+    chain: Chain; basis: string; now: Date; responder: string; fetchMessage?: string | undefined;
+  }): Promise<void> {
     const { secret, owner } = context;
     const base = { config: configKey(owner), name: secret.name, nextCheckAt: decision.nextCheckAt, basis: context.basis };
     const log = this.deps.logger.child({ namespace: secret.namespace, name: secret.name, config: owner.name });
@@ -168,7 +176,12 @@ export class SecretReconciler {
         this.record(key, { ...base, nextCheckAt: retryAt, failures, error: { code: written.reason, message: written.message } });
         return;
       }
-      if (written.result === "written") log.info({ reason: decision.reason, serial: decision.response.serial, thisUpdate: decision.response.thisUpdate }, "staple written");
+      if (written.result === "written") {
+        log.info({ reason: decision.reason, serial: decision.response.serial, thisUpdate: decision.response.thisUpdate }, "staple written");
+        const revoked = decision.reason === "Revoked";
+        this.deps.events.record(eventTargets(secret, owner), revoked ? "Warning" : "Normal", decision.reason,
+          `${revoked ? "Certificate revoked: stapled so clients fail closed" : "Stapled a verified good response"} (serial ${decision.response.serial}) in ${body.metadata.name}`);
+      }
       const response = decision.response;
       this.record(key, {
         ...base, failures: 0, serial: response.serial, certStatus: response.certStatus.kind === "good" ? "Good" : "Revoked",
@@ -179,11 +192,19 @@ export class SecretReconciler {
     if (decision.action === "withdraw" && context.companion !== undefined) {
       await this.deleteCompanion(context.companion);
       log.warn({ reason: decision.reason, fetchReason: decision.fetchReason }, "staple withdrawn");
+      this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleWithdrawn", `Removed ${context.companion.name}: ${decision.reason === "StapleExpired" ? "its usable window ended" : "the certificate changed"} and no fresh staple could be fetched (${decision.fetchReason})`);
     }
     const previous = this.states.get(key);
+    if (decision.failures === 1) {
+      this.deps.events.record(eventTargets(secret, owner), "Warning", "FetchFailed", `${decision.reason}: ${context.fetchMessage ?? decision.reason}`);
+    }
+    const expiring = decision.action === "keep" && context.current !== undefined && context.current.usableUntil.getTime() - context.now.getTime() < EXPIRING_WARNING_MS;
+    if (expiring && previous?.expiringReported !== true) {
+      this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleExpiring", `The staple in place ends at ${context.current?.usableUntil.toISOString() ?? ""} and cannot be refreshed (${decision.reason})`);
+    }
     const kept = decision.action === "keep" && previous?.staple !== undefined ? { staple: previous.staple, serial: previous.serial, certStatus: previous.certStatus } : {};
     log.warn({ reason: decision.reason, failures: decision.failures }, context.fetchMessage ?? `staple not refreshed: ${decision.reason}`);
-    this.record(key, { ...base, ...definedOnly(kept), failures: decision.failures, error: { code: decision.reason, message: context.fetchMessage ?? decision.reason } });
+    this.record(key, { ...base, ...definedOnly(kept), failures: decision.failures, expiringReported: expiring || previous?.expiringReported === true, error: { code: decision.reason, message: context.fetchMessage ?? decision.reason } });
   }
 
   /** A companion left by a config that no longer owns the Secret, or under an old name suffix. */
@@ -223,6 +244,14 @@ function stateOf(owner: StapleConfig, secret: TlsSecret, companion: CompanionSna
       thisUpdate: verified.thisUpdate, ...(verified.nextUpdate === undefined ? {} : { nextUpdate: verified.nextUpdate }),
     }),
   };
+}
+
+/** Events go on the StapleConfig (its story) and on the TLS Secret (what `kubectl describe secret` shows). */
+function eventTargets(secret: TlsSecret, owner: StapleConfig): EventTarget[] {
+  return [
+    { apiVersion: "ocsp-stapler.io/v1alpha1", kind: "StapleConfig", namespace: owner.namespace, name: owner.name, uid: owner.uid },
+    { apiVersion: "v1", kind: "Secret", namespace: secret.namespace, name: secret.name, uid: secret.uid },
+  ];
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

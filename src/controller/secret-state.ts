@@ -23,4 +23,6 @@ export interface SecretState {
    * (backoff holds); when it changes, the Secret is looked at afresh.
    */
   readonly basis?: string;
+  /** A StapleExpiring Event was sent during the current failure streak. */
+  readonly expiringReported?: boolean;
 }

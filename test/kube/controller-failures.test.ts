@@ -77,6 +77,18 @@ void describe("the controller when things break", { timeout: 50 * 60_000 }, () =
     const status = await env.statusOf("web");
     assert.equal(conditionOf(status, "Degraded")?.status, "True");
     assert.equal(conditionOf(status, "Degraded")?.reason, "ResponderUnreachable");
+    await eventually("a FetchFailed Event", async () => ((await env.eventReasons("Secret", "kept-tls")).includes("FetchFailed") ? true : undefined));
+  });
+
+  void it("…warns once with StapleExpiring when less than a day is left", async () => {
+    offsetMs = 6.5 * DAY;
+    await env.touch("kept-tls");
+    await eventually("a StapleExpiring Event", async () => ((await env.eventReasons("Secret", "kept-tls")).includes("StapleExpiring") ? true : undefined));
+    offsetMs = 6.6 * DAY;
+    await env.touch("kept-tls");
+    await eventually("the next failed retry", async () => ((await env.statusOf("web"))?.secrets?.find((entry) => entry.name === "kept-tls") === undefined ? undefined : true));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual((await env.eventReasons("Secret", "kept-tls")).filter((reason) => reason === "StapleExpiring" || reason === "FetchFailed"), ["FetchFailed", "StapleExpiring"]);
   });
 
   void it("…and withdrawn once its usable window ends, so no server serves an expired staple", async () => {
@@ -85,6 +97,7 @@ void describe("the controller when things break", { timeout: 50 * 60_000 }, () =
     await eventually("the expired staple to be withdrawn", async () => ((await env.readSecret("kept-tls-ocsp")) === undefined ? true : undefined));
     const entry = await env.entry("web", "kept-tls", (candidate) => candidate.error !== undefined);
     assert.equal(entry.error?.code, "StapleExpired");
+    await eventually("a StapleWithdrawn Event", async () => ((await env.eventReasons("Secret", "kept-tls")).includes("StapleWithdrawn") ? true : undefined));
   });
 
   void it("the responder is down and there is no staple yet: nothing is written", async () => {

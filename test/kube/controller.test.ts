@@ -68,6 +68,11 @@ void describe("the controller on a real API server", { timeout: 50 * 60_000 }, (
     assert.equal(companion.metadata?.annotations?.["ocsp-stapler.io/serial"], cert.serialHex);
   });
 
+  void it("records a Stapled Event on the TLS Secret and on the StapleConfig", async () => {
+    await eventually("the Events", async () => ((await env.eventReasons("Secret", "web-tls")).includes("Stapled") ? true : undefined));
+    assert.ok((await env.eventReasons("StapleConfig", "web")).includes("Stapled"));
+  });
+
   void it("reports it on the StapleConfig: Ready, counts, and kubectl's printer columns", async () => {
     const status = await eventually("a Ready status", async () => { const s = await env.statusOf("web"); return s?.stapled === 1 ? s : undefined; });
     assert.equal(status.selected, 1);
@@ -93,6 +98,7 @@ void describe("the controller on a real API server", { timeout: 50 * 60_000 }, (
     await createTls("revoked-tls", await leaf("revoked", "revoked"));
     const companion = await eventually("the revoked staple", () => env.readSecret("revoked-tls-ocsp"));
     assert.equal(companion.metadata?.annotations?.["ocsp-stapler.io/cert-status"], "revoked");
+    await eventually("a Revoked Event", async () => ((await env.eventReasons("Secret", "revoked-tls")).includes("Revoked") ? true : undefined));
   });
 
   void it("never staples unknown, and says why in the status", async () => {

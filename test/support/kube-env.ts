@@ -92,6 +92,12 @@ export class KubeEnv {
     return eventually(`${secret} in ${config}'s status`, async () => (await this.statusOf(config))?.secrets?.find((candidate) => candidate.name === secret && predicate(candidate)));
   }
 
+  /** The reasons of the Events about one object, oldest first. */
+  async eventReasons(kind: string, name: string): Promise<string[]> {
+    const events = await this.core.listNamespacedEvent({ namespace: this.namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
+    return events.items.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp))).map((event) => event.reason ?? "");
+  }
+
   stop(): Promise<void> {
     return this.plane.stop();
   }

@@ -1,0 +1,49 @@
+import type { CoreV1Api } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Clock } from "../ocsp/clock.ts";
+
+/** The Kubernetes objects Events are about. */
+export interface EventTarget {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export type EventReason = "Stapled" | "Revoked" | "FetchFailed" | "StapleExpiring" | "StapleWithdrawn";
+
+/**
+ * Writes core/v1 Events (what `kubectl describe` shows). Fire and forget: a
+ * failed Event write is logged, never fails a reconcile. Callers emit only on
+ * transitions, so a failing responder does not flood the Event stream.
+ */
+export class EventRecorder {
+  private readonly api: CoreV1Api;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(api: CoreV1Api, clock: Clock, logger: Logger) {
+    this.api = api;
+    this.clock = clock;
+    this.logger = logger;
+  }
+
+  record(targets: readonly EventTarget[], type: "Normal" | "Warning", reason: EventReason, message: string): void {
+    const now = this.clock.now();
+    for (const target of targets) {
+      this.api.createNamespacedEvent({
+        namespace: target.namespace,
+        body: {
+          metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+          involvedObject: { apiVersion: target.apiVersion, kind: target.kind, namespace: target.namespace, name: target.name, uid: target.uid },
+          type, reason, message: message.slice(0, 1024),
+          source: { component: "ocsp-stapler" }, reportingComponent: "ocsp-stapler",
+          firstTimestamp: now, lastTimestamp: now, count: 1,
+        },
+      }).catch((error: unknown) => {
+        this.logger.warn({ reason, namespace: target.namespace, name: target.name, err: error instanceof Error ? error.message.split("\n")[0] : String(error) }, "could not record an Event");
+      });
+    }
+  }
+}
