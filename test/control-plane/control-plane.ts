@@ -38,6 +38,8 @@ export interface ControlPlane {
 export interface ControlPlaneOptions {
   /** Also run kube-controller-manager's garbage collector (ownerReferences). */
   readonly garbageCollector?: boolean;
+  /** Extra kube-apiserver flags, e.g. a short --etcd-compaction-interval so old resourceVersions soon answer 410 Gone. */
+  readonly apiServerFlags?: readonly string[];
 }
 
 /** Builds (once, cached) or locates the binaries; a cold build takes several minutes. */
@@ -57,7 +59,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     processes.push(etcd.process);
     const port = await freePort();
     const server = `https://127.0.0.1:${port}`;
-    let apiServer = await startApiServer(binaries, dir, port, etcd.url, token);
+    const extraFlags = options.apiServerFlags ?? [];
+    let apiServer = await startApiServer(binaries, dir, port, etcd.url, token, extraFlags);
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfig(server, await readFile(join(dir, "ca.pem"), "utf8"), token));
     if (options.garbageCollector === true) processes.push(startControllerManager(binaries, dir, kubeconfigPath));
@@ -69,7 +72,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       dir,
       restartApiServer: async () => {
         await stopProcess(apiServer);
-        apiServer = await startApiServer(binaries, dir, port, etcd.url, token);
+        apiServer = await startApiServer(binaries, dir, port, etcd.url, token, extraFlags);
       },
       stop: async () => {
         await Promise.all([apiServer, ...processes].map(stopProcess));
@@ -110,7 +113,7 @@ async function startEtcd(binaries: string, dir: string): Promise<{ process: Chil
   return { process: child, url };
 }
 
-async function startApiServer(binaries: string, dir: string, port: number, etcdUrl: string, token: string): Promise<ChildProcess> {
+async function startApiServer(binaries: string, dir: string, port: number, etcdUrl: string, token: string, extraFlags: readonly string[]): Promise<ChildProcess> {
   const at = (name: string) => join(dir, name);
   const child = launch(join(binaries, "kube-apiserver"), [
     "--etcd-servers", etcdUrl, "--bind-address", "127.0.0.1", "--secure-port", String(port),
@@ -118,7 +121,7 @@ async function startApiServer(binaries: string, dir: string, port: number, etcdU
     "--token-auth-file", at("tokens.csv"), "--authorization-mode", "RBAC",
     "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", at("sa.pub"),
     "--service-account-signing-key-file", at("sa.key"), "--service-cluster-ip-range", "10.0.0.0/24",
-    "--disable-admission-plugins", "ServiceAccount", "--allow-privileged=false",
+    "--disable-admission-plugins", "ServiceAccount", "--allow-privileged=false", ...extraFlags,
   ], at("kube-apiserver.log"));
   await waitFor(`https://127.0.0.1:${port}/readyz`, child, "kube-apiserver", dir, { token, ca: await readFile(at("ca.pem"), "utf8") });
   return child;

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { computeStatus, statusChanged } from "../../src/controller/config-status.ts";
+import { selectingConfigs } from "../../src/controller/ownership.ts";
+import { selectorMatches, type LabelSelector } from "../../src/kube/label-selector.ts";
+import { toStapleConfig } from "../../src/kube/staple-config.ts";
+import { toTlsSecret } from "../../src/kube/tls-secret.ts";
+
+const NOW = new Date("2026-11-25T12:00:00Z");
+
+void describe("label selectors", () => {
+  const labels = { app: "web", tier: "front" };
+  const cases: [string, LabelSelector, boolean][] = [
+    ["empty selects everything", {}, true],
+    ["matchLabels, all present", { matchLabels: { app: "web", tier: "front" } }, true],
+    ["matchLabels, one differs", { matchLabels: { app: "api" } }, false],
+    ["In", { matchExpressions: [{ key: "tier", operator: "In", values: ["front", "back"] }] }, true],
+    ["In, absent label", { matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }, false],
+    ["NotIn", { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["back"] }] }, true],
+    ["NotIn, absent label matches", { matchExpressions: [{ key: "zone", operator: "NotIn", values: ["a"] }] }, true],
+    ["Exists", { matchExpressions: [{ key: "app", operator: "Exists" }] }, true],
+    ["DoesNotExist", { matchExpressions: [{ key: "app", operator: "DoesNotExist" }] }, false],
+    ["labels and expressions together", { matchLabels: { app: "web" }, matchExpressions: [{ key: "tier", operator: "In", values: ["back"] }] }, false],
+  ];
+  for (const [name, selector, expected] of cases) void it(name, () => { assert.equal(selectorMatches(selector, labels), expected); });
+});
+
+void describe("caching a TLS Secret", () => {
+  void it("keeps tls.crt and ca.crt, and drops tls.key before anything stores it", () => {
+    const cached = toTlsSecret({
+      type: "kubernetes.io/tls",
+      metadata: { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z" },
+      data: { "tls.crt": Buffer.from("CERT").toString("base64"), "tls.key": Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64"), "ca.crt": Buffer.from("CA").toString("base64") },
+    });
+    assert.deepEqual(cached, { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", tlsCrt: "CERT", caCrt: "CA" });
+    assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|tls\.key/);
+  });
+
+  void it("ignores Secrets of other types", () => {
+    assert.equal(toTlsSecret({ type: "Opaque", metadata: { namespace: "a", name: "b", uid: "c" } }), undefined);
+  });
+});
+
+void describe("ownership", () => {
+  const config = (name: string, created: string, selector: LabelSelector = {}) => {
+    const parsed = toStapleConfig({ metadata: { namespace: "shop", name, uid: name, creationTimestamp: created }, spec: { secretSelector: selector } });
+    assert.ok(parsed);
+    return parsed;
+  };
+  const secret = toTlsSecret({ type: "kubernetes.io/tls", metadata: { namespace: "shop", name: "web-tls", uid: "u", labels: { app: "web" } }, data: {} });
+
+  void it("the oldest selecting config owns a Secret, then by name", () => {
+    assert.ok(secret);
+    const owners = selectingConfigs([config("b", "2026-02-01T00:00:00Z"), config("a", "2026-02-01T00:00:00Z"), config("old", "2026-01-01T00:00:00Z"), config("other", "2025-01-01T00:00:00Z", { matchLabels: { app: "api" } })], secret);
+    assert.deepEqual(owners.map((owner) => owner.name), ["old", "a", "b"]);
+  });
+});
+
+void describe("StapleConfig status", () => {
+  void it("all stapled: Ready True, Degraded False, counts and the earliest refresh", () => {
+    const status = computeStatus(3, [
+      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, nextCheckAt: new Date("2026-11-26T00:00:00Z") },
+      { config: "shop/web", name: "b", staple: "b-ocsp", certStatus: "Revoked", failures: 0, nextCheckAt: new Date("2026-11-25T18:00:00Z") },
+    ], [], undefined, NOW);
+    assert.deepEqual([status.selected, status.stapled, status.revoked, status.failing, status.nextRefresh], [2, 2, 1, 0, "2026-11-25T18:00:00Z"]);
+    assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason, c.observedGeneration]), [["Ready", "True", "AllStapled", 3], ["Degraded", "False", "AsExpected", 3]]);
+  });
+
+  void it("failing Secrets come first, with their codes as the condition reasons", () => {
+    const status = computeStatus(1, [
+      { config: "shop/web", name: "a", staple: "a-ocsp", failures: 0 },
+      { config: "shop/web", name: "z", failures: 2, error: { code: "ResponderTimeout", message: "slow" } },
+    ], ["c"], undefined, NOW);
+    assert.deepEqual(status.secrets.map((entry) => entry.name), ["c", "z", "a"]);
+    assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason]), [["Ready", "False", "ResponderTimeout"], ["Degraded", "True", "ResponderTimeout"]]);
+  });
+
+  void it("lists at most 50 Secrets", () => {
+    const states = Array.from({ length: 70 }, (_, i) => ({ config: "shop/web", name: `s${i}`, failures: 0 }));
+    assert.equal(computeStatus(1, states, [], undefined, NOW).secrets.length, 50);
+  });
+
+  void it("lastTransitionTime moves only when a condition flips, so an unchanged status is not rewritten", () => {
+    const first = computeStatus(1, [{ config: "shop/web", name: "a", staple: "a-ocsp", failures: 0 }], [], undefined, NOW);
+    const later = computeStatus(1, [{ config: "shop/web", name: "a", staple: "a-ocsp", failures: 0 }], [], first, new Date("2026-11-25T13:00:00Z"));
+    assert.equal(later.conditions[0]?.lastTransitionTime, "2026-11-25T12:00:00Z");
+    assert.equal(statusChanged(later, JSON.parse(JSON.stringify(first)) as unknown), false);
+    const flipped = computeStatus(1, [{ config: "shop/web", name: "a", failures: 1, error: { code: "Expired", message: "x" } }], [], first, new Date("2026-11-25T14:00:00Z"));
+    assert.equal(flipped.conditions[0]?.lastTransitionTime, "2026-11-25T14:00:00Z");
+    assert.equal(statusChanged(flipped, first), true);
+  });
+});

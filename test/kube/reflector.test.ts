@@ -1,0 +1,64 @@
+// The reflector against a real API server: it lists, follows the watch, and when its
+// resourceVersion has been compacted away (a real 410 Gone from etcd compaction) it
+// lists again instead of stopping, the failure mode of client-node's informer.
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import { Watch } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { Reflector, type ListResult } from "../../src/kube/reflector.ts";
+import { secretKey, toTlsSecret, type TlsSecret } from "../../src/kube/tls-secret.ts";
+import { eventually, KubeEnv } from "../support/kube-env.ts";
+
+const NS = "default";
+const secret = (name: string) => ({ metadata: { name, namespace: NS }, type: "kubernetes.io/tls", data: { "tls.crt": Buffer.from(name).toString("base64"), "tls.key": Buffer.from("k").toString("base64") } });
+
+void describe("the reflector on a real API server", { timeout: 50 * 60_000 }, () => {
+  let env: KubeEnv;
+  const reflectors: Reflector<TlsSecret>[] = [];
+
+  // Without the watch cache, watches read etcd itself, which compacts every second here: an old
+  // resourceVersion then really answers 410 Gone (the watch cache would replay it from memory).
+  before(async () => { env = await KubeEnv.start(NS, { apiServerFlags: ["--etcd-compaction-interval", "1s", "--watch-cache=false"] }); });
+  after(async () => { for (const reflector of reflectors) reflector.stop(); await env.stop(); });
+
+  const listTls = async (): Promise<ListResult> => {
+    const list = await env.core.listNamespacedSecret({ namespace: NS, fieldSelector: "type=kubernetes.io/tls" });
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+  };
+  const start = async (list: () => Promise<ListResult>, changes: string[]) => {
+    const reflector = new Reflector<TlsSecret>({
+      name: "test", list, watch: new Watch(env.kubeConfig), watchPath: `/api/v1/namespaces/${NS}/secrets`, watchQuery: { fieldSelector: "type=kubernetes.io/tls" },
+      transform: toTlsSecret, keyOf: secretKey, logger: pino({ level: "silent" }), backoff: { initialMs: 50, maxMs: 500 },
+      onChange: (key, item) => { changes.push(`${item === undefined ? "-" : "+"}${key}`); },
+    });
+    reflectors.push(reflector);
+    await reflector.start();
+    return reflector;
+  };
+
+  void it("lists, then follows additions, updates and deletions, and ignores other Secret types", async () => {
+    await env.core.createNamespacedSecret({ namespace: NS, body: secret("before") });
+    const changes: string[] = [];
+    const reflector = await start(listTls, changes);
+    assert.deepEqual([...reflector.store.keys()], [`${NS}/before`]);
+    await env.core.createNamespacedSecret({ namespace: NS, body: secret("after") });
+    await env.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "opaque" }, type: "Opaque", data: {} } });
+    await env.core.deleteNamespacedSecret({ name: "before", namespace: NS });
+    await eventually("the watch events", () => Promise.resolve(changes.includes(`-${NS}/before`) ? true : undefined));
+    assert.deepEqual(changes, [`+${NS}/before`, `+${NS}/after`, `-${NS}/before`]);
+    assert.equal(reflector.store.get(`${NS}/after`)?.tlsCrt, "after");
+  });
+
+  void it("relists after 410 Gone: a watch from a compacted resourceVersion", async () => {
+    const stale = (await listTls()).resourceVersion;
+    for (const name of ["g1", "g2", "g3"]) await env.core.createNamespacedSecret({ namespace: NS, body: secret(name) });
+    await sleep(3_000); // the API server compacts etcd every second: `stale` is gone
+    let lists = 0;
+    const changes: string[] = [];
+    // The first LIST answers from before the compaction, as if this reflector had been away for long.
+    const reflector = await start(async () => (++lists === 1 ? { items: [], resourceVersion: stale } : listTls()), changes);
+    await eventually("a relist", () => Promise.resolve(lists >= 2 && reflector.store.has(`${NS}/g3`) ? true : undefined));
+    assert.ok(["g1", "g2", "g3"].every((name) => reflector.store.has(`${NS}/${name}`)));
+  });
+});
