@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
+import { PooledKubeConfig } from "../kube/pooled-kube-config.ts";
 import { Controller } from "../controller/controller.ts";
+import { DEFAULT_FETCHER_LIMITS } from "../controller/staple-fetcher.ts";
 import { UndiciTransport } from "../ocsp/undici-transport.ts";
 import { createLogger } from "../observe/logger.ts";
 import { startHealthServer } from "../observe/health-server.ts";
-import { parseCommandLine, stringFlag } from "./args.ts";
+import { parseCommandLine, stringFlag, type ParsedCommandLine } from "./args.ts";
+import { UsageError } from "./usage-error.ts";
 import type { CommandContext } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
 
@@ -20,6 +22,10 @@ Options:
                       else $KUBECONFIG, else ~/.kube/config)
   --namespace NS      watch only this namespace (repeat for several; default all)
   --metrics-addr A    serve /metrics, /healthz and /readyz here (default :8080)
+  --fetch-rate N      at most N OCSP requests a second to one responder host
+                      (default 20: CAs' responders serve everyone)
+  --fetch-concurrency N
+                      at most N requests in flight to one host (default 4)
   --leader-elect      work only while holding the Lease "ocsp-stapler", so
                       several replicas never both write (the others stand by,
                       caches warm, and take over within 15 s)
@@ -35,13 +41,18 @@ Stops gracefully on SIGTERM or SIGINT.
 const OPTIONS = {
   kubeconfig: { type: "string" }, namespace: { type: "string", multiple: true }, "metrics-addr": { type: "string" },
   "leader-elect": { type: "boolean" }, "leader-elect-namespace": { type: "string" },
+  "fetch-rate": { type: "string" }, "fetch-concurrency": { type: "string" },
 } as const;
 
 /** Runs until SIGTERM/SIGINT (or `stop` resolves, in tests); returns the exit status. */
 export async function runController(args: readonly string[], context: CommandContext, stop: Promise<unknown> = shutdownSignal()): Promise<ExitStatus | "help"> {
   const { values } = parseCommandLine(args, OPTIONS, { min: 0, max: 0 });
   if (values.help === true) return "help";
-  const kubeConfig = new KubeConfig();
+  const fetchLimits = {
+    ratePerHostPerSecond: positiveInteger(values, "fetch-rate", DEFAULT_FETCHER_LIMITS.ratePerHostPerSecond),
+    concurrencyPerHost: positiveInteger(values, "fetch-concurrency", DEFAULT_FETCHER_LIMITS.concurrencyPerHost),
+  };
+  const kubeConfig = new PooledKubeConfig();
   const kubeconfigPath = stringFlag(values, "kubeconfig");
   if (kubeconfigPath === undefined) kubeConfig.loadFromDefault();
   else kubeConfig.loadFromFile(kubeconfigPath);
@@ -55,7 +66,7 @@ export async function runController(args: readonly string[], context: CommandCon
     ? { namespace: stringFlag(values, "leader-elect-namespace") ?? podNamespace(), name: "ocsp-stapler", identity: `${hostname()}-${randomBytes(4).toString("hex")}` }
     : undefined;
   const controller = new Controller({
-    kubeConfig, namespaces, transport, clock: context.clock, random: Math.random, logger,
+    kubeConfig, namespaces, transport, clock: context.clock, random: Math.random, logger, fetchLimits,
     ...(leaderElection === undefined ? {} : { leaderElection }), onLostLeadership: lostLeadership,
   });
   const health = await startHealthServer(stringFlag(values, "metrics-addr") ?? ":8080", { ready: () => controller.synced, registry: controller.metrics.registry });
@@ -66,6 +77,14 @@ export async function runController(args: readonly string[], context: CommandCon
   await controller.stop();
   await Promise.all([health.close(), transport.close()]);
   return reason === "lost" ? EXIT.failure : EXIT.good;
+}
+
+function positiveInteger(values: ParsedCommandLine["values"], name: string, fallback: number): number {
+  const text = stringFlag(values, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 10_000) throw new UsageError(`--${name} must be a whole number from 1 to 10000, got "${text}"`);
+  return value;
 }
 
 /** In a pod, the service account's namespace; elsewhere "default". */

@@ -16,7 +16,7 @@ import { selectingConfigs } from "./ownership.ts";
 import { SecretReconciler } from "./reconciler.ts";
 import type { SecretState } from "./secret-state.ts";
 import { LeaderElector } from "./leader-election.ts";
-import { DEFAULT_FETCHER_LIMITS, StapleFetcher } from "./staple-fetcher.ts";
+import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
 import { Metrics } from "../observe/metrics.ts";
 import { WorkQueue } from "./work-queue.ts";
 
@@ -29,6 +29,8 @@ export interface ControllerOptions {
   readonly random: Random;
   readonly logger: Logger;
   readonly workers?: number;
+  /** Per-responder-host limits on OCSP fetches (default 4 in flight, 20 a second). */
+  readonly fetchLimits?: FetcherLimits;
   /** Work only while holding this Lease (DESIGN.md `--leader-elect`); without it, always work. */
   readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
   /** Called if this replica loses the Lease after leading: the host should exit so it restarts clean. */
@@ -71,13 +73,14 @@ export class Controller {
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.reconciler = new SecretReconciler({
       secrets: this.secrets, configs: this.configs, companions: this.companions,
-      fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock }), DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
+      fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
         this.metrics.fetches.inc({ responder: host, result });
         this.metrics.fetchSeconds.observe({ responder: host }, seconds);
       }),
       api: this.core, clock: options.clock, random: options.random, logger: options.logger,
       downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
-      events: new EventRecorder(this.core, options.clock, options.logger),
+      events: new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); }),
+      onWrite: (kind) => { this.metrics.apiWrites.inc({ kind }); },
     });
   }
 
@@ -193,6 +196,7 @@ export class Controller {
       { ...STAPLE_CONFIG, namespace: config.namespace, name: config.name, body: { status }, fieldManager: FIELD_MANAGER },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
+    this.metrics.apiWrites.inc({ kind: "status" });
   }
 
   private secretReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {

@@ -32,6 +32,8 @@ export interface ReconcilerDependencies {
   /** Downloads AIA caIssuers (through the same limits as OCSP). */
   readonly downloadIssuer: (url: string) => Promise<Certificate[]>;
   readonly events: EventRecorder;
+  /** Told of every API write this reconciler makes (for metrics). */
+  readonly onWrite?: (kind: "companion" | "delete") => void;
 }
 
 /** Less than this left on a staple in place while fetches fail: warn with StapleExpiring. */
@@ -177,6 +179,7 @@ export class SecretReconciler {
         return;
       }
       if (written.result === "written") {
+        this.deps.onWrite?.("companion");
         log.info({ reason: decision.reason, serial: decision.response.serial, thisUpdate: decision.response.thisUpdate }, "staple written");
         const revoked = decision.reason === "Revoked";
         this.deps.events.record(eventTargets(secret, owner), revoked ? "Warning" : "Normal", decision.reason,
@@ -219,6 +222,7 @@ export class SecretReconciler {
     try {
       // The uid precondition: never delete a Secret someone re-created under that name meanwhile.
       await this.deps.api.deleteNamespacedSecret({ name: companion.name, namespace: companion.namespace, body: { preconditions: { uid: companion.uid } } });
+      this.deps.onWrite?.("delete");
     } catch (error) {
       if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) throw error;
     }

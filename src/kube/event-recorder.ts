@@ -1,4 +1,5 @@
 import type { CoreV1Api } from "@kubernetes/client-node";
+import PQueue from "p-queue";
 import type { Logger } from "pino";
 import type { Clock } from "../ocsp/clock.ts";
 
@@ -16,23 +17,29 @@ export type EventReason = "Stapled" | "Revoked" | "FetchFailed" | "StapleExpirin
 /**
  * Writes core/v1 Events (what `kubectl describe` shows). Fire and forget: a
  * failed Event write is logged, never fails a reconcile. Callers emit only on
- * transitions, so a failing responder does not flood the Event stream.
+ * transitions, so a failing responder does not flood the Event stream. Writes
+ * go through a small queue: unbounded, a first sync of thousands of Secrets
+ * opened a connection per Event at once.
  */
 export class EventRecorder {
   private readonly api: CoreV1Api;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly onWrite: () => void;
+  private readonly writes = new PQueue({ concurrency: 2 });
 
-  constructor(api: CoreV1Api, clock: Clock, logger: Logger) {
+  constructor(api: CoreV1Api, clock: Clock, logger: Logger, onWrite: () => void = () => undefined) {
     this.api = api;
     this.clock = clock;
     this.logger = logger;
+    this.onWrite = onWrite;
   }
 
   record(targets: readonly EventTarget[], type: "Normal" | "Warning", reason: EventReason, message: string): void {
     const now = this.clock.now();
     for (const target of targets) {
-      this.api.createNamespacedEvent({
+      this.onWrite();
+      void this.writes.add(() => this.api.createNamespacedEvent({
         namespace: target.namespace,
         body: {
           metadata: { generateName: `${target.name}.`, namespace: target.namespace },
@@ -43,7 +50,7 @@ export class EventRecorder {
         },
       }).catch((error: unknown) => {
         this.logger.warn({ reason, namespace: target.namespace, name: target.name, err: error instanceof Error ? error.message.split("\n")[0] : String(error) }, "could not record an Event");
-      });
+      }));
     }
   }
 }

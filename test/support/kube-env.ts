@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
+import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.ts";
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from "../control-plane/control-plane.ts";
 import { kubectl } from "./kube-tools.ts";
 import type { Issued, TestCa } from "./pki.ts";
@@ -26,7 +27,7 @@ export interface ConfigStatus { selected?: number; stapled?: number; failing?: n
  * small verbs the operator's tests speak in.
  */
 export class KubeEnv {
-  readonly kubeConfig = new KubeConfig();
+  readonly kubeConfig = new PooledKubeConfig();
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly plane: ControlPlane;

@@ -1,0 +1,28 @@
+import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
+
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+
+/**
+ * A KubeConfig whose API clients reuse one connection pool.
+ *
+ * client-node 2.0.1 builds a new undici Agent for every API request
+ * (`KubeConfig.createDispatcher`), so each call makes a TLS handshake and an
+ * OpenSSL context that lives until the next garbage collection. Measured with
+ * `npm run bench`: 1,000 Secrets took 540 MiB RSS at about 20 Secrets/s. This
+ * keeps the first dispatcher made for each cluster and user and hands it to
+ * every later request (keep-alive). Credentials are headers, applied on every
+ * request as before, so rotating tokens still work.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  private readonly dispatchers = new Map<string, Dispatcher>();
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (fresh === undefined) return;
+    const key = JSON.stringify([this.getCurrentCluster()?.name, this.getCurrentUser()?.name]);
+    const pooled = this.dispatchers.get(key);
+    if (pooled === undefined) this.dispatchers.set(key, fresh);
+    else context.setDispatcher(pooled);
+  }
+}
