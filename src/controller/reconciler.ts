@@ -152,7 +152,7 @@ export class SecretReconciler {
         ...(owner.responder.urlOverride === "" ? {} : { urlOverride: owner.responder.urlOverride }),
         method: owner.responder.method,
         timeoutMs: owner.responder.timeoutMs,
-      });
+      }, this.deps.clock.now().getTime());
       return { outcome: { kind: "verified", response: staple }, responder: staple.responder };
     } catch (error) {
       if (!isOcspError(error)) throw error;

@@ -15,16 +15,22 @@ export const DEFAULT_FETCHER_LIMITS: FetcherLimits = { concurrencyPerHost: 4, ra
 /** Told of every fetch that reached the engine: the responder host, the result (a status or an error code) and its duration. */
 export type FetchObserver = (host: string, result: string, seconds: number) => void;
 
+/** How long a verified answer is shared with other Secrets holding the same certificate. */
+export const SHARE_ANSWER_MS = 5 * 60_000;
+const MAX_SHARED_ANSWERS = 10_000;
+
 /**
  * Puts the engine behind two protections for CAs' responders:
  * - a p-queue per responder host, bounding concurrency and rate, so a
  *   cluster with thousands of certificates does not flood one CA;
- * - one fetch in flight per certificate and responder: Secrets that share a
- *   certificate (the same tls.crt copied across namespaces) share its answer.
+ * - one fetch per certificate and responder: Secrets that share a
+ *   certificate (the same tls.crt copied across namespaces) share one
+ *   request in flight, and its verified answer for a few minutes after.
  */
 export class StapleFetcher {
   private readonly queues = new Map<string, PQueue>();
   private readonly inFlight = new Map<string, Promise<FetchedStaple>>();
+  private readonly answers = new Map<string, { staple: FetchedStaple; until: number }>();
   private readonly client: OcspClient;
   private readonly limits: FetcherLimits;
   private readonly observe: FetchObserver;
@@ -35,15 +41,30 @@ export class StapleFetcher {
     this.observe = observe;
   }
 
-  fetch(options: FetchOptions & { readonly issuer: Certificate }): Promise<FetchedStaple> {
+  /** `now` (epoch ms) decides whether a shared answer is still recent enough to reuse. */
+  fetch(options: FetchOptions & { readonly issuer: Certificate }, now: number): Promise<FetchedStaple> {
     const url = options.urlOverride !== undefined && options.urlOverride !== "" ? options.urlOverride : (options.chain.leaf.ocspUrls[0] ?? "");
     const key = `${options.chain.leaf.sha256} ${url} ${options.issuer.sha256}`;
+    const shared = this.answers.get(key);
+    if (shared !== undefined && now < shared.until) return Promise.resolve(shared.staple);
     const existing = this.inFlight.get(key);
     if (existing !== undefined) return existing;
     const fetched = this.queueFor(url).add(() => this.timed(hostOf(url), () => this.client.fetchStaple({ ...options, explicitIssuers: [options.issuer] })));
-    const settled = fetched.finally(() => this.inFlight.delete(key));
+    const settled = fetched.then((staple) => { this.share(key, staple, now); return staple; }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, settled);
     return settled;
+  }
+
+  /** Shares an answer for SHARE_ANSWER_MS, and never beyond a tenth of its own usable window. */
+  private share(key: string, staple: FetchedStaple, now: number): void {
+    const window = staple.usableUntil.getTime() - staple.thisUpdate.getTime();
+    const until = Math.min(now + SHARE_ANSWER_MS, staple.thisUpdate.getTime() + window / 10);
+    if (until <= now) return;
+    if (this.answers.size >= MAX_SHARED_ANSWERS) {
+      for (const [entry, answer] of this.answers) if (answer.until <= now) this.answers.delete(entry);
+      if (this.answers.size >= MAX_SHARED_ANSWERS) this.answers.clear();
+    }
+    this.answers.set(key, { staple, until });
   }
 
   private async timed(host: string, fetch: () => Promise<FetchedStaple>): Promise<FetchedStaple> {

@@ -108,6 +108,27 @@ void describe("the controller on a real API server", { timeout: 50 * 60_000 }, (
     assert.equal(await env.readSecret("unknown-tls-ocsp"), undefined);
   });
 
+  void it("Secrets sharing a certificate share one OCSP request", async () => {
+    const shared = await leaf("shared");
+    const before = responder.requests.length;
+    await createTls("shared-a-tls", shared);
+    await eventually("the first staple", () => env.readSecret("shared-a-tls-ocsp"));
+    await createTls("shared-b-tls", shared);
+    await createTls("shared-c-tls", shared);
+    await eventually("the other staples", async () => ((await env.readSecret("shared-b-tls-ocsp")) !== undefined && (await env.readSecret("shared-c-tls-ocsp")) !== undefined ? true : undefined));
+    assert.equal(responder.requests.length - before, 1);
+  });
+
+  void it("editing a StapleConfig's selector moves Secrets out, and their companions go", async () => {
+    await env.core.createNamespacedSecret({ namespace: NS, body: env.tlsBody("tier-tls", await leaf("tier"), ca, { ...LABELS, tier: "old" }) });
+    await eventually("the companion", () => env.readSecret("tier-tls-ocsp"));
+    await env.applyConfig("web", { secretSelector: { matchLabels: LABELS, matchExpressions: [{ key: "tier", operator: "NotIn", values: ["old"] }] } });
+    await eventually("the companion to go", async () => ((await env.readSecret("tier-tls-ocsp")) === undefined ? true : undefined));
+    assert.ok(await env.readSecret("web-tls-ocsp"), "Secrets still selected keep theirs");
+    await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
+    await eventually("the companion back", () => env.readSecret("tier-tls-ocsp"));
+  });
+
   void it("removes the companion when the Secret is deselected", async () => {
     await createTls("leaving-tls", await leaf("leaving"));
     await eventually("the companion", () => env.readSecret("leaving-tls-ocsp"));
