@@ -80,5 +80,8 @@ build_etcd() {
   go build -o "$cache/etcd" go.etcd.io/etcd/server/v3
 }
 
+# Test files may run in parallel: one builds, the others wait for it and reuse its result.
+exec 9>"$cache/.lock"
+flock 9
 have_all "$cache" || { build_etcd; build_kubernetes; }
 echo "$cache"
