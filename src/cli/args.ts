@@ -3,7 +3,7 @@ import { messageOf } from "../ocsp/errors.ts";
 import { UsageError } from "./usage-error.ts";
 
 export interface ParsedCommandLine {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly values: Readonly<Record<string, string | boolean | readonly (string | boolean)[] | undefined>>;
   readonly positionals: readonly string[];
 }
 
@@ -22,12 +22,19 @@ export function parseCommandLine(args: readonly string[], options: ParseArgsOpti
   if (parsed.values.help !== true && (count < positionals.min || count > positionals.max)) {
     throw new UsageError(positionals.max === 0 ? `unexpected argument "${parsed.positionals[0] ?? ""}"` : `expected ${positionals.min === positionals.max ? positionals.min : `${positionals.min} to ${positionals.max}`} argument(s), got ${count}`);
   }
-  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 export function stringFlag(values: ParsedCommandLine["values"], name: string): string | undefined {
   const value = values[name];
   return typeof value === "string" ? value : undefined;
+}
+
+/** A repeatable flag (`multiple: true`): every value given, in order. */
+export function listFlag(values: ParsedCommandLine["values"], name: string): string[] {
+  const value = values[name];
+  const all: readonly unknown[] = Array.isArray(value) ? value : [value];
+  return all.filter((entry): entry is string => typeof entry === "string");
 }
 
 export function requiredFlag(values: ParsedCommandLine["values"], name: string): string {

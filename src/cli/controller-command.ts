@@ -7,7 +7,7 @@ import { DEFAULT_FETCHER_LIMITS } from "../controller/staple-fetcher.ts";
 import { UndiciTransport } from "../ocsp/undici-transport.ts";
 import { createLogger } from "../observe/logger.ts";
 import { startHealthServer } from "../observe/health-server.ts";
-import { parseCommandLine, stringFlag, type ParsedCommandLine } from "./args.ts";
+import { listFlag, parseCommandLine, stringFlag, type ParsedCommandLine } from "./args.ts";
 import { UsageError } from "./usage-error.ts";
 import type { CommandContext } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
@@ -56,8 +56,7 @@ export async function runController(args: readonly string[], context: CommandCon
   const kubeconfigPath = stringFlag(values, "kubeconfig");
   if (kubeconfigPath === undefined) kubeConfig.loadFromDefault();
   else kubeConfig.loadFromFile(kubeconfigPath);
-  const rawNamespaces: unknown = (values as Record<string, unknown>).namespace;
-  const namespaces = Array.isArray(rawNamespaces) ? rawNamespaces.filter((entry): entry is string => typeof entry === "string") : [];
+  const namespaces = listFlag(values, "namespace");
   const logger = createLogger();
   const transport = new UndiciTransport();
   let lostLeadership: () => void = () => undefined;

@@ -49,7 +49,7 @@ const ERROR_BACKOFF_MS = 5_000;
  */
 export class Controller {
   private readonly queue: WorkQueue;
-  private readonly reflectors: Reflector<unknown>[] = [];
+  private readonly reflectors: Pick<Reflector<unknown>, "start" | "stop">[] = [];
   private readonly secrets = new Map<string, TlsSecret>();
   private readonly companions = new Map<string, CompanionSnapshot>();
   private readonly configs = new Map<string, StapleConfig>();
@@ -199,7 +199,7 @@ export class Controller {
     this.metrics.apiWrites.inc({ kind: "status" });
   }
 
-  private secretReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {
+  private secretReflector(watch: Watch, namespace: string | undefined): Reflector<TlsSecret> {
     const fieldSelector = `type=${TLS_SECRET_TYPE}`;
     return this.reflector<TlsSecret>(watch, namespace, "tls-secrets", {
       list: async () => listResult(namespace === undefined
@@ -214,7 +214,7 @@ export class Controller {
     });
   }
 
-  private companionReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {
+  private companionReflector(watch: Watch, namespace: string | undefined): Reflector<CompanionSnapshot> {
     const labelSelector = `${LABEL.managedBy}=${FIELD_MANAGER}`;
     return this.reflector<CompanionSnapshot>(watch, namespace, "companions", {
       list: async () => listResult(namespace === undefined
@@ -233,7 +233,7 @@ export class Controller {
     });
   }
 
-  private configReflector(watch: Watch, namespace: string | undefined): Reflector<unknown> {
+  private configReflector(watch: Watch, namespace: string | undefined): Reflector<StapleConfig> {
     const { group, version, plural } = STAPLE_CONFIG;
     return this.reflector<StapleConfig>(watch, namespace, "stapleconfigs", {
       list: async () => listResult((namespace === undefined
@@ -263,15 +263,14 @@ export class Controller {
     list: () => Promise<ListResult>; watchPath: string; watchQuery: Record<string, string>;
     transform: (raw: unknown) => T | undefined; keyOf: (item: T) => string; store: Map<string, T>;
     onChange: (key: string, item: T | undefined, previous: T | undefined) => void;
-  }): Reflector<unknown> {
-    const reflector = new Reflector<T>({
+  }): Reflector<T> {
+    return new Reflector<T>({
       ...spec,
       name: namespace === undefined ? kind : `${kind}/${namespace}`,
       watch,
       logger: this.options.logger,
       onChange: (key, item, previous) => { if (this.isSynced) spec.onChange(key, item, previous); },
     });
-    return reflector as Reflector<unknown>;
   }
 }
 
