@@ -81,8 +81,12 @@ export class SecretReconciler {
       issuer = (await findIssuer(chain.leaf, { chain: chain.intermediates, caCrt: chain.extraCas, explicit: [], download: this.deps.downloadIssuer })).certificate;
     } catch (error) {
       if (!isOcspError(error)) throw error;
-      this.record(key, { config: ownerKey, name: secret.name, failures: 0, error: { code: error.code, message: error.message } });
-      return { touchedConfigs: touched(ownerKey) };
+      // A bad tls.crt stays bad until the Secret changes (which requeues it), but the issuer may come
+      // from an AIA download that failed for now: look again with the config's backoff.
+      const failures = (this.states.get(key)?.failures ?? 0) + 1;
+      const retryMs = retryDelayMs(failures, owner.policy, this.deps.random);
+      this.record(key, { config: ownerKey, name: secret.name, failures, nextCheckAt: new Date(this.deps.clock.now().getTime() + retryMs), error: { code: error.code, message: error.message } });
+      return { requeueAfterMs: retryMs, touchedConfigs: touched(ownerKey) };
     }
     return { ...(await this.refresh(key, secret, owner, chain, issuer)), touchedConfigs: touched(ownerKey) };
   }

@@ -129,6 +129,14 @@ void describe("the controller on a real API server", { timeout: 50 * 60_000 }, (
     await eventually("the companion back", () => env.readSecret("tier-tls-ocsp"));
   });
 
+  void it("a Secret whose tls.crt is garbage is reported, never crashes the controller", async () => {
+    await env.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "garbage-tls", labels: LABELS }, type: "kubernetes.io/tls", data: { "tls.crt": Buffer.from("not a certificate").toString("base64"), "tls.key": "a2V5" } } });
+    const entry = await env.entry("web", "garbage-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "BadCertificate");
+    assert.equal(await env.readSecret("garbage-tls-ocsp"), undefined);
+    assert.ok(controller.synced);
+  });
+
   void it("removes the companion when the Secret is deselected", async () => {
     await createTls("leaving-tls", await leaf("leaving"));
     await eventually("the companion", () => env.readSecret("leaving-tls-ocsp"));
