@@ -8,52 +8,37 @@ import { Controller } from "../../src/controller/controller.ts";
 import { systemClock } from "../../src/ocsp/clock.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
 import { verifyResponse } from "../../src/ocsp/verify.ts";
-import { freePort } from "../support/free-port.ts";
 import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
-import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
-import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
-import { createRootCa, goodEntry, revokedEntry, type Issued, type TestCa } from "../support/pki.ts";
+import { OcspRig } from "../support/ocsp-rig.ts";
+import type { OpensslResponder } from "../support/openssl-responder.ts";
+import type { Issued, TestCa } from "../support/pki.ts";
 
 const NS = "shop";
 const LABELS = { "ocsp-stapler.io/staple": "true" };
 
 void describe("the controller on a real API server", { timeout: 50 * 60_000 }, () => {
   let env: KubeEnv;
+  let rig: OcspRig;
   let ca: TestCa;
   let responder: OpensslResponder;
-  let ocspUrl: string;
-  const known: { cert: Issued; revoked: boolean }[] = [];
-  const transport = new LoopbackOnlyTransport();
   let controller: Controller;
 
-  const newController = () => new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport, clock: systemClock, random: Math.random, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
-  /** A leaf the responder answers for (good or revoked), or not at all (unknown). */
-  const leaf = async (name: string, state: "good" | "revoked" | "unknown" = "good"): Promise<Issued> => {
-    const cert = await ca.issue({ commonName: `${name}.example`, ocspUrl });
-    if (state !== "unknown") {
-      known.push({ cert, revoked: state === "revoked" });
-      await responder.updateIndex(known.map((entry) => (entry.revoked ? revokedEntry(entry.cert, new Date("2026-01-01T00:00:00Z"), "keyCompromise") : goodEntry(entry.cert))));
-    }
-    return cert;
-  };
+  const newController = () => new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock: systemClock, random: Math.random, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
+  const leaf = (name: string, state?: "good" | "revoked" | "unknown") => rig.leaf(name, state);
   const createTls = async (name: string, cert: Issued) => { await env.createTls(name, cert, ca, LABELS); };
 
   before(async () => {
     env = await KubeEnv.start(NS, { garbageCollector: true });
-    ca = await createRootCa({ name: "controller", key: "p256" });
-    const port = await freePort();
-    ocspUrl = `http://127.0.0.1:${port}/`;
-    responder = await startOpensslResponder({ ca, indexPath: await ca.writeIndex([]), port, nextUpdateDays: 7 });
+    rig = await OcspRig.start("controller");
+    ({ ca, responder } = rig);
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
     controller = newController();
     await controller.start();
   });
   after(async () => {
     await controller.stop();
-    await transport.close();
-    await responder.stop();
+    await rig.stop();
     await env.stop();
-    await ca.cleanup();
   });
 
   void it("staples a selected Secret: a companion with bytes that verify against the issuer", async () => {

@@ -5,51 +5,34 @@ import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { Controller } from "../../src/controller/controller.ts";
 import { systemClock } from "../../src/ocsp/clock.ts";
-import { freePort } from "../support/free-port.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
-import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
-import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
-import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+import { OcspRig } from "../support/ocsp-rig.ts";
 
 const NS = "default";
 const LABELS = { staple: "yes" };
 
 void describe("leader election with two replicas", { timeout: 50 * 60_000 }, () => {
   let env: KubeEnv;
-  let ca: TestCa;
-  let port: number;
-  let responder: OpensslResponder;
-  const leaves: Issued[] = [];
-  const transport = new LoopbackOnlyTransport();
+  let rig: OcspRig;
   const replicas = new Map<string, Controller>();
 
   const replica = (identity: string) => new Controller({
-    kubeConfig: env.kubeConfig, namespaces: [NS], transport, clock: systemClock, random: Math.random, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
+    kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock: systemClock, random: Math.random, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
     leaderElection: { namespace: NS, name: "ocsp-stapler", identity, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 },
   });
-  const leaf = async (name: string) => {
-    const cert = await ca.issue({ commonName: `${name}.example`, ocspUrl: `http://127.0.0.1:${port}/` });
-    leaves.push(cert);
-    await responder.updateIndex(leaves.map(goodEntry));
-    return cert;
-  };
   const leaders = () => [...replicas.entries()].filter(([, controller]) => controller.leading).map(([name]) => name);
 
   before(async () => {
     env = await KubeEnv.start(NS);
-    ca = await createRootCa({ name: "leader", key: "p256" });
-    port = await freePort();
-    responder = await startOpensslResponder({ ca, indexPath: await ca.writeIndex([]), port, nextUpdateDays: 7 });
+    rig = await OcspRig.start("leader");
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
     for (const name of ["replica-a", "replica-b"]) replicas.set(name, replica(name));
     await Promise.all([...replicas.values()].map((controller) => controller.start()));
   });
   after(async () => {
     await Promise.all([...replicas.values()].map((controller) => controller.stop()));
-    await transport.close();
-    await responder.stop();
+    await rig.stop();
     await env.stop();
-    await ca.cleanup();
   });
 
   void it("exactly one replica leads, and the Lease names it", async () => {
@@ -58,7 +41,7 @@ void describe("leader election with two replicas", { timeout: 50 * 60_000 }, () 
   });
 
   void it("only the leader staples; the other stands by with warm caches and never reconciles", async () => {
-    await env.createTls("web-tls", await leaf("web"), ca, LABELS);
+    await env.createTls("web-tls", await rig.leaf("web"), rig.ca, LABELS);
     await eventually("the staple", () => env.readSecret("web-tls-ocsp"));
     const [leader] = leaders();
     for (const [name, controller] of replicas) {
@@ -74,8 +57,8 @@ void describe("leader election with two replicas", { timeout: 50 * 60_000 }, () 
     replicas.delete(leader);
     const [successor] = await eventually("a new leader", () => Promise.resolve(leaders().length === 1 ? leaders() : undefined), 10);
     assert.notEqual(successor, leader);
-    const renewed = await leaf("web-renewed");
-    await env.core.replaceNamespacedSecret({ name: "web-tls", namespace: NS, body: env.tlsBody("web-tls", renewed, ca, LABELS) });
+    const renewed = await rig.leaf("web-renewed");
+    await env.core.replaceNamespacedSecret({ name: "web-tls", namespace: NS, body: env.tlsBody("web-tls", renewed, rig.ca, LABELS) });
     await eventually("the new leader's staple", async () => ((await env.readSecret("web-tls-ocsp"))?.metadata?.annotations?.["ocsp-stapler.io/serial"] === renewed.serialHex ? true : undefined));
   });
 });
