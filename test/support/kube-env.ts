@@ -41,10 +41,13 @@ export class KubeEnv {
     this.custom = this.kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
-  static async start(namespace: string, options: ControlPlaneOptions = {}): Promise<KubeEnv> {
+  /** `installCrd: false` leaves the CRD to the test (the Helm chart installs its own). */
+  static async start(namespace: string, options: ControlPlaneOptions & { installCrd?: boolean } = {}): Promise<KubeEnv> {
     const plane = await startControlPlane(options);
-    await kubectl(plane.kubeconfigPath, ["apply", "-f", CRD]);
-    await kubectl(plane.kubeconfigPath, ["wait", "--for=condition=Established", "crd/stapleconfigs.ocsp-stapler.io"]);
+    if (options.installCrd !== false) {
+      await kubectl(plane.kubeconfigPath, ["apply", "-f", CRD]);
+      await kubectl(plane.kubeconfigPath, ["wait", "--for=condition=Established", "crd/stapleconfigs.ocsp-stapler.io"]);
+    }
     if (namespace !== "default") await kubectl(plane.kubeconfigPath, ["create", "namespace", namespace]);
     return new KubeEnv(plane, namespace);
   }

@@ -1,0 +1,89 @@
+// The Helm chart without a cluster: lint, the values schema, the one source of truth
+// for the CRD, and what least privilege renders to.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { CHART, helm } from "../support/helm.ts";
+
+/** One rendered document: enough to find it and to read its text. */
+interface Rendered { readonly kind: string; readonly name: string; readonly namespace?: string; readonly text: string }
+
+async function render(...sets: string[]): Promise<Rendered[]> {
+  const output = await helm(["template", "rel", CHART, "--namespace", "ops", ...sets.flatMap((set) => ["--set", set])]);
+  return output.split(/^---$/m).filter((text) => /^kind:/m.test(text)).map((text) => {
+    const namespace = /^metadata:\n(?: {2}.*\n)*? {2}namespace: (\S+)$/m.exec(text)?.[1];
+    return {
+      kind: /^kind: (\S+)$/m.exec(text)?.[1] ?? "",
+      name: /^metadata:\n(?: {2}.*\n)*? {2}name: (\S+)$/m.exec(text)?.[1] ?? "",
+      ...(namespace === undefined ? {} : { namespace }),
+      text,
+    };
+  });
+}
+
+function only(manifests: readonly Rendered[], kind: string): Rendered {
+  const found = manifests.filter((manifest) => manifest.kind === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  return found[0] as Rendered;
+}
+
+void describe("the Helm chart", () => {
+  void it("lints with default and with non-default values", async () => {
+    await helm(["lint", CHART, "--strict"]);
+    await helm(["lint", CHART, "--strict", "--set", "replicas=2", "--set", "watchNamespaces={shop,web}", "--set", "metrics.serviceMonitor.enabled=true", "--set", "podDisruptionBudget.enabled=true", "--set", "crds.install=false"]);
+  });
+
+  void it("ships the CRD from crds/ unchanged (one source of truth)", () => {
+    assert.equal(readFileSync(`${CHART}/files/stapleconfigs.ocsp-stapler.io.yaml`, "utf8"), readFileSync(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url), "utf8"), "run: cp crds/stapleconfigs.ocsp-stapler.io.yaml charts/ocsp-stapler/files/");
+  });
+
+  const refused: [string, RegExp][] = [
+    ["replicas=-1", /replicas/],
+    ["logLevel=loud", /logLevel/],
+    ["watchNamespaces={Not_A_Namespace}", /watchNamespaces/],
+    ["unknownValue=1", /unknownValue/],
+  ];
+  for (const [set, message] of refused) {
+    void it(`the values schema refuses ${set}`, async () => {
+      await assert.rejects(helm(["template", "rel", CHART, "--set", set]), message);
+    });
+  }
+
+  void it("default: a ClusterRole, no Lease permissions, the CRD kept on uninstall", async () => {
+    const manifests = await render();
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount"]);
+    assert.match(only(manifests, "CustomResourceDefinition").text, /helm\.sh\/resource-policy: keep/);
+  });
+
+  void it("watchNamespaces: Roles in those namespaces only, nothing cluster-wide", async () => {
+    const manifests = await render("watchNamespaces={shop,web}");
+    assert.ok(!manifests.some((m) => m.kind.startsWith("Cluster")), "no ClusterRole or ClusterRoleBinding");
+    assert.deepEqual(manifests.filter((m) => m.kind === "Role").map((m) => m.namespace).sort(), ["shop", "web"]);
+    const deployment = only(manifests, "Deployment").text;
+    assert.match(deployment, /--namespace=shop/);
+    assert.match(deployment, /--namespace=web/);
+  });
+
+  void it("replicas > 1 forces leader election, with Lease rights in the release namespace only", async () => {
+    const manifests = await render("replicas=2");
+    const deployment = only(manifests, "Deployment").text;
+    assert.match(deployment, /- --leader-elect\n/);
+    assert.match(deployment, /--leader-elect-namespace=ops/);
+    const lease = manifests.find((m) => m.kind === "Role" && m.name.endsWith("leader-election"));
+    assert.ok(lease);
+    assert.equal(lease.namespace, "ops");
+    assert.match(lease.text, /resources: \["leases"\]\n {2}verbs: \["get", "create", "update"\]/);
+  });
+
+  void it("the pod runs restricted: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp", async () => {
+    const deployment = only(await render(), "Deployment").text;
+    for (const line of ["runAsNonRoot: true", "seccompProfile: { type: RuntimeDefault }", "allowPrivilegeEscalation: false", "readOnlyRootFilesystem: true", 'capabilities: { drop: ["ALL"] }', "path: /healthz", "path: /readyz"]) {
+      assert.ok(deployment.includes(line), `missing: ${line}`);
+    }
+  });
+
+  void it("ServiceMonitor and PodDisruptionBudget only when asked", async () => {
+    const kinds = (await render("metrics.serviceMonitor.enabled=true", "podDisruptionBudget.enabled=true")).map((m) => m.kind);
+    assert.ok(kinds.includes("ServiceMonitor") && kinds.includes("PodDisruptionBudget"));
+  });
+});

