@@ -51,7 +51,8 @@ void describe("the Helm chart", () => {
 
   void it("default: a ClusterRole, no Lease permissions, the CRD kept on uninstall", async () => {
     const manifests = await render();
-    assert.deepEqual(manifests.map((m) => m.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount"]);
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+    assert.match(only(manifests, "ValidatingAdmissionPolicy").text, /request\.userInfo\.username == "system:serviceaccount:ops:rel-ocsp-stapler"/);
     assert.match(only(manifests, "CustomResourceDefinition").text, /helm\.sh\/resource-policy: keep/);
   });
 

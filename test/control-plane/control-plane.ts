@@ -139,6 +139,8 @@ function launch(binary: string, args: readonly string[], logPath: string): Child
   const log = openSync(logPath, "a");
   const child = spawn(binary, args, { stdio: ["ignore", log, log] });
   closeSync(log);
+  // A test that forgets stop() must not hang forever: the exit hook below still kills the server.
+  child.unref();
   const kill = () => { child.kill("SIGKILL"); };
   process.once("exit", kill);
   child.once("exit", () => { process.removeListener("exit", kill); });

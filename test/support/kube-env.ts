@@ -66,16 +66,16 @@ export class KubeEnv {
   }
 
   /** A kubernetes.io/tls Secret whose tls.crt is the leaf followed by its issuer. */
-  tlsBody(name: string, leaf: Issued, ca: TestCa, labels: Record<string, string>): V1Secret {
+  tlsBody(name: string, leaf: Issued, ca: TestCa, labels: Record<string, string>, namespace = this.namespace): V1Secret {
     return {
-      metadata: { name, namespace: this.namespace, labels },
+      metadata: { name, namespace, labels },
       type: "kubernetes.io/tls",
       data: { "tls.crt": Buffer.from(leaf.certPem + ca.certPem).toString("base64"), "tls.key": Buffer.from(leaf.keyPem).toString("base64") },
     };
   }
 
-  async createTls(name: string, leaf: Issued, ca: TestCa, labels: Record<string, string>): Promise<void> {
-    await this.core.createNamespacedSecret({ namespace: this.namespace, body: this.tlsBody(name, leaf, ca, labels) });
+  async createTls(name: string, leaf: Issued, ca: TestCa, labels: Record<string, string>, namespace = this.namespace): Promise<void> {
+    await this.core.createNamespacedSecret({ namespace, body: this.tlsBody(name, leaf, ca, labels, namespace) });
   }
 
   /** Changes nothing that matters, so the controller looks at the Secret again. */
