@@ -189,11 +189,7 @@ export class SecretReconciler {
         this.deps.events.record(eventTargets(secret, owner), revoked ? "Warning" : "Normal", decision.reason,
           `${revoked ? "Certificate revoked: stapled so clients fail closed" : "Stapled a verified good response"} (serial ${decision.response.serial}) in ${body.metadata.name}`);
       }
-      const response = decision.response;
-      this.record(key, {
-        ...base, failures: 0, serial: response.serial, certStatus: response.certStatus.kind === "good" ? "Good" : "Revoked",
-        thisUpdate: response.thisUpdate, ...(response.nextUpdate === undefined ? {} : { nextUpdate: response.nextUpdate }), staple: body.metadata.name,
-      });
+      this.record(key, { ...base, failures: 0, ...stapleFields(body.metadata.name, decision.response) });
       return;
     }
     if (decision.action === "withdraw" && context.companion !== undefined) {
@@ -209,9 +205,10 @@ export class SecretReconciler {
     if (expiring && previous?.expiringReported !== true) {
       this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleExpiring", `The staple in place ends at ${context.current?.usableUntil.toISOString() ?? ""} and cannot be refreshed (${decision.reason})`);
     }
-    const kept = decision.action === "keep" && previous?.staple !== undefined ? { staple: previous.staple, serial: previous.serial, certStatus: previous.certStatus } : {};
+    // A kept staple is still served: its description (and its expiry metric) stays, next to the error.
+    const kept = decision.action === "keep" && previous !== undefined ? keptStapleFields(previous) : {};
     log.warn({ reason: decision.reason, failures: decision.failures }, context.fetchMessage ?? `staple not refreshed: ${decision.reason}`);
-    this.record(key, { ...base, ...definedOnly(kept), failures: decision.failures, expiringReported: expiring || previous?.expiringReported === true, error: { code: decision.reason, message: context.fetchMessage ?? decision.reason } });
+    this.record(key, { ...base, ...kept, failures: decision.failures, expiringReported: expiring || previous?.expiringReported === true, error: { code: decision.reason, message: context.fetchMessage ?? decision.reason } });
   }
 
   /** A companion left by a config that no longer owns the Secret, or under an old name suffix. */
@@ -246,12 +243,21 @@ export class SecretReconciler {
 function stateOf(owner: StapleConfig, secret: TlsSecret, companion: CompanionSnapshot | undefined, verified: VerifiedResponse | undefined): SecretState {
   return {
     config: configKey(owner), name: secret.name, failures: 0,
-    ...(companion === undefined ? {} : { staple: companion.name }),
-    ...(verified === undefined ? {} : {
-      serial: verified.serial, certStatus: verified.certStatus.kind === "good" ? "Good" : verified.certStatus.kind === "revoked" ? "Revoked" : "Unknown",
-      thisUpdate: verified.thisUpdate, ...(verified.nextUpdate === undefined ? {} : { nextUpdate: verified.nextUpdate }),
-    }),
+    ...(companion === undefined ? {} : verified === undefined ? { staple: companion.name } : stapleFields(companion.name, verified)),
   };
+}
+
+/** What a state says about the staple in place: where it is and what it answers. */
+function stapleFields(staple: string, response: VerifiedResponse): Pick<SecretState, "staple" | "serial" | "certStatus" | "thisUpdate" | "nextUpdate"> {
+  const certStatus = response.certStatus.kind === "good" ? "Good" : response.certStatus.kind === "revoked" ? "Revoked" : "Unknown";
+  return { staple, serial: response.serial, certStatus, thisUpdate: response.thisUpdate, ...(response.nextUpdate === undefined ? {} : { nextUpdate: response.nextUpdate }) };
+}
+
+/** The staple fields of a previous state, carried over while a failing refresh keeps that staple. */
+function keptStapleFields(previous: SecretState): Partial<SecretState> {
+  if (previous.staple === undefined) return {};
+  const { staple, serial, certStatus, thisUpdate, nextUpdate } = previous;
+  return definedOnly({ staple, serial, certStatus, thisUpdate, nextUpdate });
 }
 
 /** Events go on the StapleConfig (its story) and on the TLS Secret (what `kubectl describe secret` shows). */

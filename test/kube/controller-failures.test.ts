@@ -55,7 +55,8 @@ void describe("the controller when things break", { timeout: 50 * 60_000 }, () =
     offsetMs = 4 * DAY; // past the refresh point (half of 7 days), well before nextUpdate
     await env.touch("kept-tls");
     const entry = await env.entry("web", "kept-tls", (candidate) => candidate.error?.code === "ResponderUnreachable");
-    assert.ok(entry);
+    // The kept staple is still described (and its expiry still exported) beside the error.
+    assert.deepEqual([entry.staple, entry.certStatus, typeof entry.nextUpdate], ["kept-tls-ocsp", "Good", "string"]);
     assert.ok(await env.readSecret("kept-tls-ocsp"), "the staple stays while it is usable");
     const status = await env.statusOf("web");
     assert.equal(conditionOf(status, "Degraded")?.status, "True");
