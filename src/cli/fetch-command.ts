@@ -55,8 +55,9 @@ export async function runFetch(args: readonly string[], context: CommandContext)
     timeoutMs,
   });
   const out = stringFlag(values, "out");
-  if (out !== undefined && staple.certStatus.kind !== "unknown") writeStaple(out, staple.der);
-  const written = out !== undefined && staple.certStatus.kind !== "unknown" ? { out } : {};
+  const writes = out !== undefined && staple.certStatus.kind !== "unknown";
+  if (writes) writeStaple(out, staple.der);
+  const written = writes ? { out } : {};
   return { report: verifiedReport(staple, { responder: staple.responder, issuerSource: staple.issuerSource, ...written }), exit: exitFor(staple.certStatus) };
 }
 

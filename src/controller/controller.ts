@@ -200,13 +200,8 @@ export class Controller {
   }
 
   private secretReflector(watch: Watch, namespace: string | undefined): Reflector<TlsSecret> {
-    const fieldSelector = `type=${TLS_SECRET_TYPE}`;
     return this.reflector<TlsSecret>(watch, namespace, "tls-secrets", {
-      list: async () => listResult(namespace === undefined
-        ? await this.core.listSecretForAllNamespaces({ fieldSelector })
-        : await this.core.listNamespacedSecret({ namespace, fieldSelector })),
-      watchPath: namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`,
-      watchQuery: { fieldSelector },
+      ...this.secretSource(namespace, { fieldSelector: `type=${TLS_SECRET_TYPE}` }),
       transform: toTlsSecret,
       keyOf: secretKey,
       store: this.secrets,
@@ -215,13 +210,8 @@ export class Controller {
   }
 
   private companionReflector(watch: Watch, namespace: string | undefined): Reflector<CompanionSnapshot> {
-    const labelSelector = `${LABEL.managedBy}=${FIELD_MANAGER}`;
     return this.reflector<CompanionSnapshot>(watch, namespace, "companions", {
-      list: async () => listResult(namespace === undefined
-        ? await this.core.listSecretForAllNamespaces({ labelSelector })
-        : await this.core.listNamespacedSecret({ namespace, labelSelector })),
-      watchPath: namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`,
-      watchQuery: { labelSelector },
+      ...this.secretSource(namespace, { labelSelector: `${LABEL.managedBy}=${FIELD_MANAGER}` }),
       transform: toCompanionSnapshot,
       keyOf: secretKey,
       store: this.companions,
@@ -231,6 +221,17 @@ export class Controller {
         if (changed !== undefined) this.queue.add(`${changed.namespace}/${changed.source}`);
       },
     });
+  }
+
+  /** LIST and WATCH of the Secrets one selector picks, in one namespace or all of them. */
+  private secretSource(namespace: string | undefined, selector: { fieldSelector: string } | { labelSelector: string }): { list: () => Promise<ListResult>; watchPath: string; watchQuery: Record<string, string> } {
+    return {
+      list: async () => listResult(namespace === undefined
+        ? await this.core.listSecretForAllNamespaces(selector)
+        : await this.core.listNamespacedSecret({ namespace, ...selector })),
+      watchPath: namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`,
+      watchQuery: selector,
+    };
   }
 
   private configReflector(watch: Watch, namespace: string | undefined): Reflector<StapleConfig> {
