@@ -4,12 +4,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { CHART, helm } from "../support/helm.ts";
+import { INSTALL_MANIFEST, renderInstallManifest } from "../../scripts/render-manifests.ts";
 
 /** One rendered document: enough to find it and to read its text. */
 interface Rendered { readonly kind: string; readonly name: string; readonly namespace?: string; readonly text: string }
 
 async function render(...sets: string[]): Promise<Rendered[]> {
-  const output = await helm(["template", "rel", CHART, "--namespace", "ops", ...sets.flatMap((set) => ["--set", set])]);
+  return renderWith(sets.flatMap((set) => ["--set", set]));
+}
+
+async function renderWith(args: readonly string[]): Promise<Rendered[]> {
+  const output = await helm(["template", "rel", CHART, "--namespace", "ops", ...args]);
   return output.split(/^---$/m).filter((text) => /^kind:/m.test(text)).map((text) => {
     const namespace = /^metadata:\n(?: {2}.*\n)*? {2}namespace: (\S+)$/m.exec(text)?.[1];
     return {
@@ -37,6 +42,10 @@ void describe("the Helm chart", () => {
     assert.equal(readFileSync(`${CHART}/files/stapleconfigs.ocsp-stapler.io.yaml`, "utf8"), readFileSync(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url), "utf8"), "run: cp crds/stapleconfigs.ocsp-stapler.io.yaml charts/ocsp-stapler/files/");
   });
 
+  void it("manifests/install.yaml is the chart rendered with default values (run: npm run manifests)", async () => {
+    assert.equal(readFileSync(INSTALL_MANIFEST, "utf8"), await renderInstallManifest(), "manifests/install.yaml is stale: run npm run manifests");
+  });
+
   const refused: [string, RegExp][] = [
     ["replicas=-1", /replicas/],
     ["logLevel=loud", /logLevel/],
@@ -54,6 +63,12 @@ void describe("the Helm chart", () => {
     assert.deepEqual(manifests.map((m) => m.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
     assert.match(only(manifests, "ValidatingAdmissionPolicy").text, /request\.userInfo\.username == "system:serviceaccount:ops:rel-ocsp-stapler"/);
     assert.match(only(manifests, "CustomResourceDefinition").text, /helm\.sh\/resource-policy: keep/);
+  });
+
+  void it("leaves the admission policy out on clusters older than 1.30, which lack the API", async () => {
+    const kinds = (await renderWith(["--kube-version", "1.29.4"])).map((m) => m.kind);
+    assert.ok(!kinds.includes("ValidatingAdmissionPolicy") && !kinds.includes("ValidatingAdmissionPolicyBinding"), kinds.join(", "));
+    assert.ok(kinds.includes("Deployment"));
   });
 
   void it("watchNamespaces: Roles in those namespaces only, nothing cluster-wide", async () => {

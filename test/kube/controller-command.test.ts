@@ -1,19 +1,24 @@
-// `ocsp-stapler controller` as a real process against a real API server: it becomes
-// ready, serves metrics, staples, and stops cleanly on SIGTERM.
+// `ocsp-stapler controller` as a real process against a real API server, run exactly
+// as the container image runs it (compiled dist/, production dependencies only,
+// outside the checkout): it becomes ready, serves metrics, staples, and stops
+// cleanly on SIGTERM.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
 import { freePort } from "../support/free-port.ts";
+import { assembleProductionApp, type ProductionApp } from "../support/production-app.ts";
 import { kubectl } from "../support/kube-tools.ts";
 import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
 import { createRootCa, goodEntry, type TestCa } from "../support/pki.ts";
 import { runCli } from "../support/run-cli.ts";
+import { removeTempDir } from "../support/tmp.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const CRD = fileURLToPath(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url));
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -27,10 +32,12 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
   let responder: OpensslResponder;
   let child: ChildProcess;
   let metricsPort: number;
+  let app: ProductionApp;
   let output = "";
   const k = (args: string[], input?: string) => kubectl(plane.kubeconfigPath, args, input);
 
   before(async () => {
+    app = await assembleProductionApp();
     plane = await startControlPlane();
     await k(["apply", "-f", CRD]);
     await k(["wait", "--for=condition=Established", "crd/stapleconfigs.ocsp-stapler.io"]);
@@ -43,7 +50,7 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
     // The chain in tls.crt lacks the issuer here, so the staple needs it from ca.crt.
     await k(["patch", "secret", "web-tls", "-n", "default", "--type=merge", "-p", JSON.stringify({ data: { "ca.crt": Buffer.from(ca.certPem).toString("base64") } })]);
     metricsPort = await freePort();
-    child = spawn(process.execPath, [MAIN, "controller", "--kubeconfig", plane.kubeconfigPath, "--namespace", "default", "--metrics-addr", `127.0.0.1:${metricsPort}`, "--leader-elect"], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [app.main, "controller", "--kubeconfig", plane.kubeconfigPath, "--namespace", "default", "--metrics-addr", `127.0.0.1:${metricsPort}`, "--leader-elect"], { cwd: app.dir, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr?.on("data", (chunk: Buffer) => { output += chunk.toString(); });
   });
@@ -52,6 +59,14 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
     await responder.stop();
     await plane.stop();
     await ca.cleanup();
+    await removeTempDir(app.dir);
+  });
+
+  void it("runs from the production build: no TypeScript sources, no dev dependencies", async () => {
+    const installed = await readdir(join(app.dir, "node_modules"));
+    for (const devOnly of ["typescript", "eslint", "fast-check", "node", "@aws-cdk"]) assert.ok(!installed.includes(devOnly), `${devOnly} is not installed`);
+    for (const runtime of ["@kubernetes", "pino", "pkijs", "undici"]) assert.ok(installed.includes(runtime), `${runtime} is installed`);
+    assert.deepEqual((await readdir(join(app.dir, "dist", "cli"))).filter((name) => name.endsWith(".ts")), []);
   });
 
   void it("answers /readyz once its caches have synced", async () => {

@@ -1,21 +1,45 @@
-// The chart on a real API server with the real Helm and kubectl: rendered output
-// accepted by a server-side dry run, then install, upgrade and uninstall (no kubelet
-// runs here, so the assertions are on the objects created).
+// Installing the operator on a real API server with the real Helm and kubectl, by
+// the README's own commands (taken from it and run verbatim): the chart, its
+// upgrades and removal, the plain manifests, and the examples. No kubelet runs
+// here, so the assertions are on the objects created.
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { KubeEnv } from "../support/kube-env.ts";
 import { CHART, helm } from "../support/helm.ts";
+import { userShell } from "../support/kube-tools.ts";
+import { createRootCa, type TestCa } from "../support/pki.ts";
+import { readmeCommands } from "../support/readme.ts";
 
-void describe("the Helm chart on a real API server", { timeout: 50 * 60_000 }, () => {
+const EXAMPLES = new URL("../../manifests/examples/", import.meta.url);
+
+/** Splits a README section into exactly `count` commands, so an added or dropped command is noticed here. */
+function section(heading: string, count: number): string[] {
+  const commands = readmeCommands(heading);
+  assert.equal(commands.length, count, `README "${heading}": ${commands.join(" | ")}`);
+  return commands;
+}
+
+void describe("installing with the README's commands on a real API server", { timeout: 50 * 60_000 }, () => {
   let env: KubeEnv;
-  const h = (args: string[]) => helm([...args, "--kubeconfig", env.plane.kubeconfigPath]);
+  let ca: TestCa;
+  const run = (command: string) => userShell(env.plane.kubeconfigPath, command);
   const exists = async (args: string[]) => env.kubectl(["get", ...args, "-o", "name"]).then(() => true, () => false);
+  const [helmInstall, helmWatchSome, helmTwoReplicas, helmUninstall] = section("Install it with Helm", 4) as [string, string, string, string];
+  const [manifestApply, manifestDelete] = section("Or with plain manifests", 2) as [string, string];
+  const [applyConfig, labelSecret, getConfig, applyNginx] = section("Staple a Secret", 4) as [string, string, string, string];
 
   before(async () => {
-    env = await KubeEnv.start("default", { installCrd: false });
+    // The namespace controller (in kube-controller-manager) finishes `kubectl delete` of the namespace.
+    env = await KubeEnv.start("default", { installCrd: false, garbageCollector: true });
     for (const namespace of ["ops", "shop", "web"]) await env.kubectl(["create", "namespace", namespace]);
+    ca = await createRootCa({ name: "install", key: "p256" });
+    await env.createTls("web-tls", await ca.issue({ commonName: "web.example", ocspUrl: "http://127.0.0.1:9/" }), ca, {}, "shop");
   });
-  after(async () => { await env.stop(); });
+  after(async () => {
+    await env.stop();
+    await ca.cleanup();
+  });
 
   const dryRuns: [string, string[]][] = [
     ["default values", []],
@@ -30,28 +54,62 @@ void describe("the Helm chart on a real API server", { timeout: 50 * 60_000 }, (
     });
   }
 
-  void it("helm install creates the operator's objects and the CRD", async () => {
-    await h(["install", "rel", CHART, "--namespace", "ops"]);
-    for (const object of [["deployment/rel-ocsp-stapler", "-n", "ops"], ["serviceaccount/rel-ocsp-stapler", "-n", "ops"], ["service/rel-ocsp-stapler-metrics", "-n", "ops"], ["clusterrole/rel-ocsp-stapler"], ["clusterrolebinding/rel-ocsp-stapler"], ["crd/stapleconfigs.ocsp-stapler.io"]]) {
+  void it(`${helmInstall}: the operator, its RBAC, the admission policy and the CRD`, async () => {
+    await run(helmInstall);
+    for (const object of [["deployment/ocsp-stapler", "-n", "ocsp-stapler"], ["serviceaccount/ocsp-stapler", "-n", "ocsp-stapler"], ["service/ocsp-stapler-metrics", "-n", "ocsp-stapler"], ["clusterrole/ocsp-stapler"], ["clusterrolebinding/ocsp-stapler"], ["validatingadmissionpolicy/ocsp-stapler-companions-only"], ["crd/stapleconfigs.ocsp-stapler.io"]]) {
       assert.ok(await exists(object), `${object.join(" ")} exists`);
     }
-    assert.ok(!(await exists(["role/rel-ocsp-stapler-leader-election", "-n", "ops"])), "no Lease rights with one replica");
+    assert.ok(!(await exists(["role/ocsp-stapler-leader-election", "-n", "ocsp-stapler"])), "no Lease rights with one replica");
   });
 
-  void it("helm upgrade to two replicas turns leader election on", async () => {
-    await h(["upgrade", "rel", CHART, "--namespace", "ops", "--set", "replicas=2"]);
-    const deployment = JSON.parse(await env.kubectl(["get", "deployment/rel-ocsp-stapler", "-n", "ops", "-o", "json"])) as { spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } } };
+  void it("the examples: a StapleConfig, a labelled Secret, an nginx Deployment", async () => {
+    await run(applyConfig);
+    await run(labelSecret);
+    assert.match(await run(getConfig), /^NAME\s+READY\s+SELECTED\s+STAPLED\s+FAILING\s+NEXT-REFRESH\s+AGE\nweb\s/);
+    await run(applyNginx);
+    assert.ok(await exists(["deployment/web-nginx", "-n", "shop"]));
+    assert.equal(await env.kubectl(["get", "secret", "web-tls", "-n", "shop", "-o", "jsonpath={.metadata.labels.ocsp-stapler\\.io/staple}"]), "true");
+  });
+
+  void it("every file in manifests/examples passes a server-side dry run", async () => {
+    const files = readdirSync(EXAMPLES).filter((name) => name.endsWith(".yaml"));
+    assert.ok(files.length >= 3, files.join(", "));
+    for (const file of files) {
+      const applied = await env.kubectl(["apply", "--dry-run=server", "-n", "web", "-f", new URL(file, EXAMPLES).pathname]);
+      assert.match(applied, /\(server dry run\)/, file);
+    }
+  });
+
+  void it(`${helmWatchSome}: Roles in those namespaces, nothing cluster-wide`, async () => {
+    await run(helmWatchSome);
+    assert.ok(!(await exists(["clusterrole/ocsp-stapler"])));
+    assert.ok(await exists(["role/ocsp-stapler", "-n", "shop"]) && await exists(["role/ocsp-stapler", "-n", "web"]));
+  });
+
+  void it(`${helmTwoReplicas}: leader election on, the namespaces kept`, async () => {
+    await run(helmTwoReplicas);
+    const deployment = JSON.parse(await env.kubectl(["get", "deployment/ocsp-stapler", "-n", "ocsp-stapler", "-o", "json"])) as { spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } } };
     assert.equal(deployment.spec.replicas, 2);
-    assert.ok(deployment.spec.template.spec.containers[0]?.args.includes("--leader-elect"));
-    assert.ok(await exists(["role/rel-ocsp-stapler-leader-election", "-n", "ops"]));
+    const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+    assert.ok(args.includes("--leader-elect") && args.includes("--namespace=shop"), args.join(" "));
+    assert.ok(await exists(["role/ocsp-stapler-leader-election", "-n", "ocsp-stapler"]));
   });
 
-  void it("helm uninstall removes the operator but keeps the CRD and so every StapleConfig", async () => {
-    await env.applyConfig("kept", {});
-    await h(["uninstall", "rel", "--namespace", "ops"]);
-    assert.ok(!(await exists(["deployment/rel-ocsp-stapler", "-n", "ops"])));
-    assert.ok(!(await exists(["clusterrole/rel-ocsp-stapler"])));
+  void it(`${helmUninstall}: the operator goes, the CRD and every StapleConfig stay`, async () => {
+    await run(helmUninstall);
+    assert.ok(!(await exists(["deployment/ocsp-stapler", "-n", "ocsp-stapler"])));
+    assert.ok(!(await exists(["role/ocsp-stapler", "-n", "shop"])));
     assert.ok(await exists(["crd/stapleconfigs.ocsp-stapler.io"]));
-    assert.ok(await exists(["stapleconfig/kept", "-n", "default"]));
+    assert.ok(await exists(["stapleconfig/web", "-n", "shop"]));
+  });
+
+  void it(`${manifestApply}, then ${manifestDelete}`, async () => {
+    await run(manifestApply);
+    for (const object of [["namespace/ocsp-stapler"], ["deployment/ocsp-stapler", "-n", "ocsp-stapler"], ["clusterrolebinding/ocsp-stapler"], ["validatingadmissionpolicybinding/ocsp-stapler-companions-only"]]) {
+      assert.ok(await exists(object), `${object.join(" ")} exists`);
+    }
+    await run(manifestDelete);
+    assert.ok(!(await exists(["clusterrole/ocsp-stapler"])));
+    assert.ok(!(await exists(["crd/stapleconfigs.ocsp-stapler.io"])));
   });
 });

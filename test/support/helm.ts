@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { kubeTools } from "./kube-tools.ts";
+import { HELM_HOMES, kubeTools } from "./kube-tools.ts";
 
 export const CHART = fileURLToPath(new URL("../../charts/ocsp-stapler", import.meta.url));
 
@@ -8,7 +8,7 @@ export const CHART = fileURLToPath(new URL("../../charts/ocsp-stapler", import.m
 export async function helm(args: readonly string[]): Promise<string> {
   const { helm: binary } = await kubeTools();
   return new Promise((resolve, reject) => {
-    execFile(binary, [...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, HELM_CACHE_HOME: "/tmp/helm-cache", HELM_CONFIG_HOME: "/tmp/helm-config", HELM_DATA_HOME: "/tmp/helm-data" } }, (error, stdout, stderr) => {
+    execFile(binary, [...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...HELM_HOMES } }, (error, stdout, stderr) => {
       if (error === null) resolve(stdout);
       else reject(new Error(`helm ${args.join(" ")} failed: ${stderr || error.message}`));
     });

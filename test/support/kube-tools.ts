@@ -35,3 +35,22 @@ export async function kubectl(kubeconfigPath: string, args: readonly string[], i
     child.stdin?.end(input);
   });
 }
+
+/**
+ * Runs one shell command the way a user would type it: bash, in the repository's
+ * root, with kubectl and Helm on PATH and KUBECONFIG pointing at the test cluster.
+ */
+export async function userShell(kubeconfigPath: string, command: string): Promise<string> {
+  const tools = await kubeTools();
+  const repository = fileURLToPath(new URL("../../", import.meta.url));
+  const env = { ...process.env, ...HELM_HOMES, KUBECONFIG: kubeconfigPath, PATH: `${dirname(tools.kubectl)}:${dirname(tools.helm)}:${process.env.PATH ?? ""}` };
+  return new Promise((resolve, reject) => {
+    execFile("bash", ["-euo", "pipefail", "-c", command], { cwd: repository, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`${command} failed: ${stderr || error.message}`));
+    });
+  });
+}
+
+/** Helm keeps its cache and config out of the user's home during tests. */
+export const HELM_HOMES = { HELM_CACHE_HOME: "/tmp/helm-cache", HELM_CONFIG_HOME: "/tmp/helm-config", HELM_DATA_HOME: "/tmp/helm-data" };
