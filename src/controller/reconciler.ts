@@ -1,4 +1,4 @@
-import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import type { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Certificate } from "../ocsp/certificate.ts";
 import { readChain, type Chain } from "../ocsp/chain.ts";
@@ -11,14 +11,14 @@ import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "..
 import type { Random } from "../staple/refresh-policy.ts";
 import { refreshAt, retryDelayMs } from "../staple/refresh-schedule.ts";
 import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
-import { companionName, companionSecret } from "../kube/companion-secret.ts";
-import { writeCompanion } from "../kube/companion-writer.ts";
+import { companionName } from "../kube/companion-secret.ts";
 import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
 import { selectingConfigs } from "./ownership.ts";
 import type { SecretState } from "./secret-state.ts";
 import type { StapleFetcher } from "./staple-fetcher.ts";
+import { deleteCompanion, removeInPlaceStaple, stapleStore, type StapleStore, type StoredStaple } from "./staple-store.ts";
 
 export interface ReconcilerDependencies {
   readonly secrets: ReadonlyMap<string, TlsSecret>;
@@ -33,11 +33,13 @@ export interface ReconcilerDependencies {
   readonly downloadIssuer: (url: string) => Promise<Certificate[]>;
   readonly events: EventRecorder;
   /** Told of every API write this reconciler makes (for metrics). */
-  readonly onWrite?: (kind: "companion" | "delete") => void;
+  readonly onWrite?: (kind: "companion" | "in-place" | "delete") => void;
 }
 
 /** Less than this left on a staple in place while fetches fail: warn with StapleExpiring. */
 const EXPIRING_WARNING_MS = 24 * 3_600_000;
+/** An InPlace write refused because the TLS Secret changed meanwhile: look again this soon. */
+const STALE_RETRY_MS = 1_000;
 
 /** When to look at the key again; nothing means only when something changes. */
 export interface ReconcileOutcome {
@@ -68,12 +70,10 @@ export class SecretReconciler {
     if (secret === undefined) return this.forget(key, touched());
     const [owner] = selectingConfigs(this.deps.configs.values(), secret);
     await this.removeStaleCompanions(secret, owner);
+    // A removal changes the TLS Secret, which brings it back here with the new version.
+    if (await this.removeStaleInPlace(secret, owner)) return { touchedConfigs: touched(...(owner === undefined ? [] : [configKey(owner)])) };
     if (owner === undefined) return this.forget(key, touched());
     const ownerKey = configKey(owner);
-    if (owner.target.mode !== "Companion") {
-      this.record(key, { config: ownerKey, name: secret.name, failures: 0, error: { code: "UnsupportedMode", message: "InPlace mode is not implemented yet; use Companion" } });
-      return { touchedConfigs: touched(ownerKey) };
-    }
     let chain: Chain;
     let issuer: Certificate;
     try {
@@ -93,16 +93,22 @@ export class SecretReconciler {
 
   private async refresh(key: string, secret: TlsSecret, owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ requeueAfterMs?: number }> {
     const now = this.deps.clock.now();
-    const companionKey = `${secret.namespace}/${companionName(secret, owner.target)}`;
-    const companion = this.deps.companions.get(companionKey);
-    const inPlace = this.currentStaple(companion, owner, chain.leaf, issuer, now);
-    const current = inPlace?.current;
+    const store = stapleStore(this.deps.api, secret, owner, this.deps.companions);
+    const inPlace = this.currentStaple(store.stored, owner, chain.leaf, issuer, now);
+    let current = inPlace?.current;
     const basis = `${chain.leaf.sha256} ${owner.uid} ${owner.generation}`;
     const state = this.states.get(key);
     const due = this.dueAt(state?.basis === basis ? state : undefined, current, chain.leaf.sha256, owner, now);
     if (due !== undefined && due > now) {
-      this.record(key, { ...(state?.basis === basis ? state : stateOf(owner, secret, companion, inPlace?.verified)), nextCheckAt: due, basis });
+      this.record(key, { ...(state?.basis === basis ? state : stateOf(owner, secret, store, inPlace?.verified)), nextCheckAt: due, basis });
       return { requeueAfterMs: due.getTime() - now.getTime() };
+    }
+    if (owner.target.mode === "InPlace" && current !== undefined && current.certificateSha256 !== chain.leaf.sha256 && await store.remove()) {
+      // Envoy refuses a TLS context whose staple does not match its certificate: a stale staple
+      // would block the renewal itself, so it goes before the (possibly slow) fetch of a new one.
+      this.deps.onWrite?.("in-place");
+      this.deps.logger.info({ namespace: secret.namespace, name: secret.name }, "staple for the previous certificate removed");
+      current = undefined;
     }
     const outcome = await this.fetch(owner, chain, issuer);
     const decision = decide({
@@ -114,17 +120,17 @@ export class SecretReconciler {
       policy: owner.policy,
       random: this.deps.random,
     });
-    await this.act(key, decision, { secret, owner, companion, current, chain, basis, now, responder: outcome.responder, fetchMessage: outcome.message });
+    await this.act(key, decision, { secret, owner, store, current, chain, basis, now, responder: outcome.responder, fetchMessage: outcome.message });
     const next = this.states.get(key)?.nextCheckAt ?? decision.nextCheckAt;
     return { requeueAfterMs: Math.max(0, next.getTime() - now.getTime()) };
   }
 
   /** The staple in place, re-verified now: what the policy compares a new answer with. */
-  private currentStaple(companion: CompanionSnapshot | undefined, owner: StapleConfig, leaf: Certificate, issuer: Certificate, now: Date): { current: CurrentStaple; verified?: VerifiedResponse } | undefined {
+  private currentStaple(stored: StoredStaple | undefined, owner: StapleConfig, leaf: Certificate, issuer: Certificate, now: Date): { current: CurrentStaple; verified?: VerifiedResponse } | undefined {
     const firstKey = owner.target.keys[0];
-    const data = firstKey === undefined ? undefined : companion?.data[firstKey];
-    if (companion === undefined || data === undefined) return undefined;
-    const certificateSha256 = companion.certificateSha256 ?? "";
+    const data = firstKey === undefined ? undefined : stored?.data[firstKey];
+    if (stored === undefined || data === undefined) return undefined;
+    const certificateSha256 = stored.certificateSha256 ?? "";
     try {
       const verified = verifyResponse(new Uint8Array(Buffer.from(data, "base64")), { subject: leaf, issuer, at: now });
       return { current: { thisUpdate: verified.thisUpdate, usableUntil: verified.usableUntil, certificateSha256 }, verified };
@@ -165,15 +171,19 @@ export class SecretReconciler {
   }
 
   private async act(key: string, decision: Decision, context: {
-    secret: TlsSecret; owner: StapleConfig; companion: CompanionSnapshot | undefined; current: CurrentStaple | undefined;
+    secret: TlsSecret; owner: StapleConfig; store: StapleStore; current: CurrentStaple | undefined;
     chain: Chain; basis: string; now: Date; responder: string; fetchMessage?: string | undefined;
   }): Promise<void> {
-    const { secret, owner } = context;
+    const { secret, owner, store } = context;
     const base = { config: configKey(owner), name: secret.name, nextCheckAt: decision.nextCheckAt, basis: context.basis };
     const log = this.deps.logger.child({ namespace: secret.namespace, name: secret.name, config: owner.name });
     if (decision.action === "write") {
-      const body = companionSecret(secret, owner.target, { response: decision.response, responder: context.responder, certificateSha256: context.chain.leaf.sha256 });
-      const written = await writeCompanion(this.deps.api, body);
+      const written = await store.write({ response: decision.response, responder: context.responder, certificateSha256: context.chain.leaf.sha256 });
+      if (written.result === "stale") {
+        // The TLS Secret changed since it was read (a renewal?): its update event requeues it; this is a fallback.
+        this.record(key, { ...(this.states.get(key) ?? { ...base, failures: 0 }), nextCheckAt: new Date(context.now.getTime() + STALE_RETRY_MS), basis: context.basis });
+        return;
+      }
       if (written.result === "conflict") {
         // Retried with backoff: the foreign Secret may be removed, and we do not watch Secrets we do not manage.
         const failures = (this.states.get(key)?.failures ?? 0) + 1;
@@ -183,19 +193,19 @@ export class SecretReconciler {
         return;
       }
       if (written.result === "written") {
-        this.deps.onWrite?.("companion");
+        this.deps.onWrite?.(owner.target.mode === "InPlace" ? "in-place" : "companion");
         log.info({ reason: decision.reason, serial: decision.response.serial, thisUpdate: decision.response.thisUpdate }, "staple written");
         const revoked = decision.reason === "Revoked";
         this.deps.events.record(eventTargets(secret, owner), revoked ? "Warning" : "Normal", decision.reason,
-          `${revoked ? "Certificate revoked: stapled so clients fail closed" : "Stapled a verified good response"} (serial ${decision.response.serial}) in ${body.metadata.name}`);
+          `${revoked ? "Certificate revoked: stapled so clients fail closed" : "Stapled a verified good response"} (serial ${decision.response.serial}) in ${store.holder}`);
       }
-      this.record(key, { ...base, failures: 0, ...stapleFields(body.metadata.name, decision.response) });
+      this.record(key, { ...base, failures: 0, ...stapleFields(store.holder, decision.response) });
       return;
     }
-    if (decision.action === "withdraw" && context.companion !== undefined) {
-      await this.deleteCompanion(context.companion);
+    if (decision.action === "withdraw" && await store.remove()) {
+      this.deps.onWrite?.(owner.target.mode === "InPlace" ? "in-place" : "delete");
       log.warn({ reason: decision.reason, fetchReason: decision.fetchReason }, "staple withdrawn");
-      this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleWithdrawn", `Removed ${context.companion.name}: ${decision.reason === "StapleExpired" ? "its usable window ended" : "the certificate changed"} and no fresh staple could be fetched (${decision.fetchReason})`);
+      this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleWithdrawn", `Removed the staple from ${store.holder}: ${decision.reason === "StapleExpired" ? "its usable window ended" : "the certificate changed"} and no fresh staple could be fetched (${decision.fetchReason})`);
     }
     const previous = this.states.get(key);
     if (decision.failures === 1) {
@@ -213,20 +223,30 @@ export class SecretReconciler {
 
   /** A companion left by a config that no longer owns the Secret, or under an old name suffix. */
   private async removeStaleCompanions(secret: TlsSecret, owner: StapleConfig | undefined): Promise<void> {
-    const keep = owner === undefined ? undefined : companionName(secret, owner.target);
+    const keep = owner?.target.mode === "Companion" ? companionName(secret, owner.target) : undefined;
     for (const companion of this.deps.companions.values()) {
-      if (companion.namespace === secret.namespace && companion.source === secret.name && companion.name !== keep) await this.deleteCompanion(companion);
+      if (companion.namespace === secret.namespace && companion.source === secret.name && companion.name !== keep) {
+        await deleteCompanion(this.deps.api, companion);
+        this.deps.onWrite?.("delete");
+      }
     }
   }
 
-  private async deleteCompanion(companion: CompanionSnapshot): Promise<void> {
-    try {
-      // The uid precondition: never delete a Secret someone re-created under that name meanwhile.
-      await this.deps.api.deleteNamespacedSecret({ name: companion.name, namespace: companion.namespace, body: { preconditions: { uid: companion.uid } } });
-      this.deps.onWrite?.("delete");
-    } catch (error) {
-      if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) throw error;
+  /**
+   * Our keys in the TLS Secret when no InPlace config owns it any more, or the
+   * owner now wants other keys (deselection cleans up, DESIGN.md). True when
+   * something was removed.
+   */
+  private async removeStaleInPlace(secret: TlsSecret, owner: StapleConfig | undefined): Promise<boolean> {
+    if (secret.inPlace === undefined) return false;
+    const wanted = owner?.target.mode === "InPlace" ? owner.target.keys.join(",") : undefined;
+    if (wanted === secret.inPlace.keys.join(",")) return false;
+    const removed = await removeInPlaceStaple(this.deps.api, secret);
+    if (removed) {
+      this.deps.onWrite?.("in-place");
+      this.deps.logger.info({ namespace: secret.namespace, name: secret.name }, "in-place staple removed: no StapleConfig asks for it");
     }
+    return removed;
   }
 
   private record(key: string, state: SecretState): void {
@@ -240,10 +260,10 @@ export class SecretReconciler {
 }
 
 /** The state of a Secret whose staple in place is still good (after a restart, before any fetch). */
-function stateOf(owner: StapleConfig, secret: TlsSecret, companion: CompanionSnapshot | undefined, verified: VerifiedResponse | undefined): SecretState {
+function stateOf(owner: StapleConfig, secret: TlsSecret, store: StapleStore, verified: VerifiedResponse | undefined): SecretState {
   return {
     config: configKey(owner), name: secret.name, failures: 0,
-    ...(companion === undefined ? {} : verified === undefined ? { staple: companion.name } : stapleFields(companion.name, verified)),
+    ...(store.stored === undefined ? {} : verified === undefined ? { staple: store.holder } : stapleFields(store.holder, verified)),
   };
 }
 

@@ -15,7 +15,7 @@ export interface SecretState {
   readonly nextCheckAt?: Date;
   /** Name of the Secret holding the staple, when one is in place. */
   readonly staple?: string;
-  readonly error?: { readonly code: StapleReason | "BadCertificate" | "UnsupportedMode"; readonly message: string };
+  readonly error?: { readonly code: StapleReason | "BadCertificate"; readonly message: string };
   readonly failures: number;
   /**
    * What the schedule was computed from: the certificate and the config's

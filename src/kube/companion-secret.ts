@@ -52,8 +52,7 @@ export function companionName(source: SourceSecret, target: CompanionTarget): st
  * responder signed under each target key.
  */
 export function companionSecret(source: SourceSecret, target: CompanionTarget, staple: StapleToWrite): CompanionSecretBody {
-  const { response } = staple;
-  const der = Buffer.from(response.der).toString("base64");
+  const der = Buffer.from(staple.response.der).toString("base64");
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -61,18 +60,23 @@ export function companionSecret(source: SourceSecret, target: CompanionTarget, s
       name: companionName(source, target),
       namespace: source.namespace,
       labels: { ...target.labels, [LABEL.managedBy]: FIELD_MANAGER, [LABEL.source]: source.name },
-      annotations: {
-        ...target.annotations,
-        [ANNOTATION.certStatus]: response.certStatus.kind,
-        [ANNOTATION.thisUpdate]: response.thisUpdate.toISOString(),
-        ...(response.nextUpdate === undefined ? {} : { [ANNOTATION.nextUpdate]: response.nextUpdate.toISOString() }),
-        [ANNOTATION.responder]: staple.responder,
-        [ANNOTATION.serial]: response.serial,
-        [ANNOTATION.certSha256]: staple.certificateSha256,
-      },
+      annotations: { ...target.annotations, ...stapleAnnotations(staple) },
       ownerReferences: [{ apiVersion: "v1", kind: "Secret", name: source.name, uid: source.uid }],
     },
     type: "Opaque",
     data: Object.fromEntries(target.keys.map((key) => [key, der])),
+  };
+}
+
+/** The annotations that describe a staple (DESIGN.md), on a companion or, in InPlace mode, on the TLS Secret. */
+export function stapleAnnotations(staple: StapleToWrite): Record<string, string> {
+  const { response } = staple;
+  return {
+    [ANNOTATION.certStatus]: response.certStatus.kind,
+    [ANNOTATION.thisUpdate]: response.thisUpdate.toISOString(),
+    ...(response.nextUpdate === undefined ? {} : { [ANNOTATION.nextUpdate]: response.nextUpdate.toISOString() }),
+    [ANNOTATION.responder]: staple.responder,
+    [ANNOTATION.serial]: response.serial,
+    [ANNOTATION.certSha256]: staple.certificateSha256,
   };
 }

@@ -17,4 +17,9 @@ export const ANNOTATION = {
   responder: "ocsp-stapler.io/responder",
   serial: "ocsp-stapler.io/serial",
   certSha256: "ocsp-stapler.io/cert-sha256",
+  /** InPlace mode: the data keys of the TLS Secret that hold our staple (comma-separated), so they can be removed. */
+  stapleKeys: "ocsp-stapler.io/staple-keys",
 } as const;
+
+/** Data keys the operator never writes, in any mode (the CRD refuses them as staple keys too). */
+export const PROTECTED_KEYS: readonly string[] = ["tls.crt", "tls.key", "ca.crt"];

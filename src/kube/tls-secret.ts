@@ -1,3 +1,5 @@
+import { ANNOTATION, PROTECTED_KEYS } from "./metadata-keys.ts";
+
 /**
  * A kubernetes.io/tls Secret as the operator caches it: everything the
  * reconciler needs and, on purpose, not `tls.key`. The transform runs on
@@ -14,20 +16,35 @@ export interface TlsSecret {
   /** PEM, leaf first. */
   readonly tlsCrt: string;
   readonly caCrt?: string;
+  /** For guarded writes in InPlace mode: a write based on an older version is refused. */
+  readonly resourceVersion: string;
+  /** A staple written into this Secret in InPlace mode, if any. */
+  readonly inPlace?: InPlaceStaple;
+}
+
+/** Our part of a TLS Secret in InPlace mode: the keys listed in ocsp-stapler.io/staple-keys and our annotations. */
+export interface InPlaceStaple {
+  /** The data keys we wrote (never tls.crt, tls.key or ca.crt), present or not. */
+  readonly keys: readonly string[];
+  /** Base64 DER of those keys that are present. */
+  readonly data: Readonly<Record<string, string>>;
+  readonly certificateSha256: string | undefined;
+  /** Our annotations on the Secret, by name (removed with the keys). */
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 export const TLS_SECRET_TYPE = "kubernetes.io/tls";
 
 interface RawSecret {
   type?: unknown;
-  metadata?: { namespace?: unknown; name?: unknown; uid?: unknown; labels?: unknown; creationTimestamp?: unknown };
+  metadata?: { namespace?: unknown; name?: unknown; uid?: unknown; labels?: unknown; annotations?: unknown; creationTimestamp?: unknown; resourceVersion?: unknown };
   data?: Record<string, unknown>;
 }
 
 export function toTlsSecret(raw: unknown): TlsSecret | undefined {
   const secret = raw as RawSecret | null;
   if (secret?.type !== TLS_SECRET_TYPE) return undefined;
-  const { namespace, name, uid, labels, creationTimestamp } = secret.metadata ?? {};
+  const { namespace, name, uid, labels, annotations, creationTimestamp, resourceVersion } = secret.metadata ?? {};
   if (typeof namespace !== "string" || typeof name !== "string" || typeof uid !== "string") return undefined;
   const crt = secret.data?.["tls.crt"];
   const ca = secret.data?.["ca.crt"];
@@ -39,6 +56,24 @@ export function toTlsSecret(raw: unknown): TlsSecret | undefined {
     creationTimestamp: timestamp(creationTimestamp),
     tlsCrt: typeof crt === "string" ? Buffer.from(crt, "base64").toString("latin1") : "",
     ...(typeof ca === "string" ? { caCrt: Buffer.from(ca, "base64").toString("latin1") } : {}),
+    resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
+    ...inPlaceStaple(isStringMap(annotations) ? annotations : {}, secret.data ?? {}),
+  };
+}
+
+/** Only what the staple-keys annotation names is kept: other data (tls.key above all) never reaches the cache. */
+function inPlaceStaple(annotations: Record<string, string>, data: Record<string, unknown>): { inPlace?: InPlaceStaple } {
+  const listed = annotations[ANNOTATION.stapleKeys];
+  if (listed === undefined) return {};
+  const keys = listed.split(",").map((key) => key.trim()).filter((key) => key !== "" && !PROTECTED_KEYS.includes(key));
+  const present = keys.flatMap((key) => { const value = data[key]; return typeof value === "string" ? [[key, value] as const] : []; });
+  return {
+    inPlace: {
+      keys,
+      data: Object.fromEntries(present),
+      certificateSha256: annotations[ANNOTATION.certSha256],
+      annotations: Object.fromEntries(Object.values(ANNOTATION).flatMap((name) => { const value = annotations[name]; return value === undefined ? [] : [[name, value] as const]; })),
+    },
   };
 }
 

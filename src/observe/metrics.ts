@@ -24,7 +24,7 @@ export class Metrics {
     this.fetches = new Counter({ name: "ocsp_stapler_fetch_total", help: "OCSP fetches by responder host and result (good, revoked, unknown or an error code).", labelNames: ["responder", "result"], registers: [this.registry] });
     this.fetchSeconds = new Histogram({ name: "ocsp_stapler_fetch_duration_seconds", help: "Time to fetch and verify one OCSP response, by responder host.", labelNames: ["responder"], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
     this.reconciles = new Counter({ name: "ocsp_stapler_reconcile_total", help: "Reconciles by result (done, requeued, error).", labelNames: ["result"], registers: [this.registry] });
-    this.apiWrites = new Counter({ name: "ocsp_stapler_api_writes_total", help: "Writes to the API server by kind (companion, delete, status, event).", labelNames: ["kind"], registers: [this.registry] });
+    this.apiWrites = new Counter({ name: "ocsp_stapler_api_writes_total", help: "Writes to the API server by kind (companion, in-place, delete, status, event).", labelNames: ["kind"], registers: [this.registry] });
     new Gauge({ name: "ocsp_stapler_queue_depth", help: "Keys waiting in the work queue.", registers: [this.registry], collect() { this.set(source.queueDepth()); } });
     const labels = ["namespace", "secret", "config"] as const;
     new Gauge({

@@ -29,11 +29,21 @@ void describe("caching a TLS Secret", () => {
   void it("keeps tls.crt and ca.crt, and drops tls.key before anything stores it", () => {
     const cached = toTlsSecret({
       type: "kubernetes.io/tls",
-      metadata: { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z" },
+      metadata: { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", resourceVersion: "7" },
       data: { "tls.crt": Buffer.from("CERT").toString("base64"), "tls.key": Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64"), "ca.crt": Buffer.from("CA").toString("base64") },
     });
-    assert.deepEqual(cached, { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", tlsCrt: "CERT", caCrt: "CA" });
+    assert.deepEqual(cached, { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", tlsCrt: "CERT", caCrt: "CA", resourceVersion: "7" });
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|tls\.key/);
+  });
+
+  void it("keeps an InPlace staple: only the keys its annotation lists, never tls.key even if listed", () => {
+    const cached = toTlsSecret({
+      type: "kubernetes.io/tls",
+      metadata: { namespace: "shop", name: "web-tls", uid: "u1", annotations: { "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.key,gone", "ocsp-stapler.io/cert-sha256": "abc", "other/annotation": "x" } },
+      data: { "tls.crt": "", "tls.key": Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64"), "tls.ocsp-staple": "U1RBUExF", "unrelated": "eA==" },
+    });
+    assert.deepEqual(cached?.inPlace, { keys: ["tls.ocsp-staple", "gone"], data: { "tls.ocsp-staple": "U1RBUExF" }, certificateSha256: "abc", annotations: { "ocsp-stapler.io/cert-sha256": "abc", "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.key,gone" } });
+    assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|tls\.key"|eA==/);
   });
 
   void it("ignores Secrets of other types", () => {

@@ -3,15 +3,12 @@
 // upgrades and removal, the plain manifests, and the examples. No kubelet runs
 // here, so the assertions are on the objects created.
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { KubeEnv } from "../support/kube-env.ts";
 import { CHART, helm } from "../support/helm.ts";
 import { userShell } from "../support/kube-tools.ts";
 import { createRootCa, type TestCa } from "../support/pki.ts";
 import { readmeCommands } from "../support/readme.ts";
-
-const EXAMPLES = new URL("../../manifests/examples/", import.meta.url);
 
 /** Splits a README section into exactly `count` commands, so an added or dropped command is noticed here. */
 function section(heading: string, count: number): string[] {
@@ -69,15 +66,6 @@ void describe("installing with the README's commands on a real API server", { ti
     await run(applyNginx);
     assert.ok(await exists(["deployment/web-nginx", "-n", "shop"]));
     assert.equal(await env.kubectl(["get", "secret", "web-tls", "-n", "shop", "-o", "jsonpath={.metadata.labels.ocsp-stapler\\.io/staple}"]), "true");
-  });
-
-  void it("every file in manifests/examples passes a server-side dry run", async () => {
-    const files = readdirSync(EXAMPLES).filter((name) => name.endsWith(".yaml"));
-    assert.ok(files.length >= 3, files.join(", "));
-    for (const file of files) {
-      const applied = await env.kubectl(["apply", "--dry-run=server", "-n", "web", "-f", new URL(file, EXAMPLES).pathname]);
-      assert.match(applied, /\(server dry run\)/, file);
-    }
   });
 
   void it(`${helmWatchSome}: Roles in those namespaces, nothing cluster-wide`, async () => {

@@ -17,6 +17,8 @@ import { OcspRig } from "../support/ocsp-rig.ts";
 
 const WATCHED = "shop";
 const LABELS = { staple: "yes" };
+const IN_PLACE_LABELS = { "in-place": "yes" };
+const ONLY_OURS = /may create, change or delete only the companion Secrets it manages, and change a TLS Secret only in its staple keys/;
 
 void describe("the operator's identity has least privilege", { timeout: 50 * 60_000 }, () => {
   let env: KubeEnv;
@@ -42,6 +44,7 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     }));
     rig = await OcspRig.start("least-privilege");
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
+    await env.applyConfig("gw", { secretSelector: { matchLabels: IN_PLACE_LABELS }, target: { mode: "InPlace", keys: ["tls.ocsp-staple"] } });
     await env.createTls("private-tls", await rig.leaf("private"), rig.ca, LABELS, "elsewhere");
     const kubeConfig = new PooledKubeConfig();
     kubeConfig.loadFromFile(operatorKubeconfig);
@@ -74,6 +77,18 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     await refused(["label", "secret", "web-tls", "-n", WATCHED, "stolen=yes"], /may create, change or delete only the companion Secrets/);
     await refused(["delete", "secret", "web-tls", "-n", WATCHED], /may create, change or delete only the companion Secrets/);
     await refused(["create", "secret", "generic", "planted", "-n", WATCHED, "--from-literal=a=b"], /may create, change or delete only the companion Secrets/);
+  });
+
+  void it("InPlace: writes its staple key and annotations into a TLS Secret, and nothing else of it", async () => {
+    await env.createTls("gw-tls", await rig.leaf("gw"), rig.ca, IN_PLACE_LABELS);
+    await eventually("the staple in the TLS Secret", async () => ((await env.readSecret("gw-tls"))?.data?.["tls.ocsp-staple"] === undefined ? undefined : true));
+    await refused(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=merge", "-p", '{"data":{"tls.crt":"eA=="}}'], ONLY_OURS);
+    await refused(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=json", "-p", '[{"op":"replace","path":"/data/tls.key","value":"eA=="}]'], ONLY_OURS);
+    await refused(["label", "secret", "gw-tls", "-n", WATCHED, "app.kubernetes.io/managed-by=ocsp-stapler"], ONLY_OURS);
+    await refused(["annotate", "secret", "gw-tls", "-n", WATCHED, "someone-else/annotation=x"], ONLY_OURS);
+    // Its own annotations and staple keys it may change (the policy's other half, shown to work).
+    await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe=x"]);
+    await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe-"]);
   });
 
   void it("cannot write anything else: configs' specs, other kinds, Leases outside its namespace, RBAC", async () => {

@@ -111,7 +111,7 @@ async function stop(child: ChildProcess, dir: string | undefined): Promise<void>
   if (child.exitCode === null) {
     const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
     child.kill("SIGTERM");
-    const clean = await Promise.race([exited, sleep(5_000, false)]);
+    const clean = await Promise.race([exited, sleep(5_000, false, { ref: false })]);
     if (!clean) child.kill("SIGKILL");
   }
   if (dir !== undefined) await removeTempDir(dir);

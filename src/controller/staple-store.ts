@@ -1,0 +1,118 @@
+import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import type { StapleToWrite } from "../kube/companion-secret.ts";
+import { companionName, companionSecret } from "../kube/companion-secret.ts";
+import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { writeCompanion } from "../kube/companion-writer.ts";
+import { removeInPlace, writeInPlace } from "../kube/in-place-writer.ts";
+import type { StapleConfig } from "../kube/staple-config.ts";
+import type { InPlaceStaple, TlsSecret } from "../kube/tls-secret.ts";
+
+/** What a store holds now: the DER per key and the certificate it was written for. */
+export interface StoredStaple {
+  readonly certificateSha256: string | undefined;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+export type StoreWriteOutcome =
+  | { readonly result: "written" | "unchanged" }
+  | { readonly result: "stale" }
+  | { readonly result: "conflict"; readonly reason: "TargetConflict"; readonly message: string };
+
+/**
+ * Where one TLS Secret's staple lives, by `target.mode`: a companion Secret of
+ * its own, or keys in the TLS Secret itself (InPlace). The reconciler decides
+ * what to do; a store knows how.
+ */
+export interface StapleStore {
+  /** The Secret that holds the staple (status `staple`). */
+  readonly holder: string;
+  readonly stored: StoredStaple | undefined;
+  write(staple: StapleToWrite): Promise<StoreWriteOutcome>;
+  /** Takes the staple out; true when something was removed. */
+  remove(): Promise<boolean>;
+}
+
+export function stapleStore(api: CoreV1Api, secret: TlsSecret, owner: StapleConfig, companions: ReadonlyMap<string, CompanionSnapshot>): StapleStore {
+  return owner.target.mode === "InPlace" ? new InPlaceStore(api, secret, owner.target.keys) : new CompanionStore(api, secret, owner, companions);
+}
+
+class CompanionStore implements StapleStore {
+  readonly holder: string;
+  readonly stored: CompanionSnapshot | undefined;
+  private readonly api: CoreV1Api;
+  private readonly secret: TlsSecret;
+  private readonly owner: StapleConfig;
+
+  constructor(api: CoreV1Api, secret: TlsSecret, owner: StapleConfig, companions: ReadonlyMap<string, CompanionSnapshot>) {
+    this.api = api;
+    this.secret = secret;
+    this.owner = owner;
+    this.holder = companionName(secret, owner.target);
+    this.stored = companions.get(`${secret.namespace}/${this.holder}`);
+  }
+
+  write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple));
+  }
+
+  async remove(): Promise<boolean> {
+    if (this.stored === undefined) return false;
+    await deleteCompanion(this.api, this.stored);
+    return true;
+  }
+}
+
+/**
+ * InPlace: our keys in the TLS Secret. Every write is guarded by the
+ * resourceVersion last seen, which a removal moves on, so a removal and the
+ * write of a fresh staple can follow each other in one reconcile.
+ */
+class InPlaceStore implements StapleStore {
+  readonly holder: string;
+  private current: InPlaceStaple | undefined;
+  private resourceVersion: string;
+  private readonly api: CoreV1Api;
+  private readonly secret: TlsSecret;
+  private readonly keys: readonly string[];
+
+  constructor(api: CoreV1Api, secret: TlsSecret, keys: readonly string[]) {
+    this.api = api;
+    this.secret = secret;
+    this.keys = keys;
+    this.holder = secret.name;
+    this.current = secret.inPlace;
+    this.resourceVersion = secret.resourceVersion;
+  }
+
+  get stored(): StoredStaple | undefined {
+    return this.current !== undefined && Object.keys(this.current.data).length > 0 ? this.current : undefined;
+  }
+
+  write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+    return writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, this.keys, staple);
+  }
+
+  async remove(): Promise<boolean> {
+    if (this.current === undefined) return false;
+    const outcome = await removeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current);
+    if (outcome.result !== "removed") return false;
+    this.current = undefined;
+    this.resourceVersion = outcome.resourceVersion;
+    return true;
+  }
+}
+
+/** Removes an InPlace staple a config no longer asks for; false if the Secret changed meanwhile (it comes back to the queue). */
+export async function removeInPlaceStaple(api: CoreV1Api, secret: TlsSecret): Promise<boolean> {
+  if (secret.inPlace === undefined) return false;
+  return (await removeInPlace(api, secret, secret.inPlace)).result === "removed";
+}
+
+export async function deleteCompanion(api: CoreV1Api, companion: CompanionSnapshot): Promise<void> {
+  try {
+    // The uid precondition: never delete a Secret someone re-created under that name meanwhile.
+    await api.deleteNamespacedSecret({ name: companion.name, namespace: companion.namespace, body: { preconditions: { uid: companion.uid } } });
+  } catch (error) {
+    if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) throw error;
+  }
+}

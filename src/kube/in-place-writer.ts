@@ -1,0 +1,43 @@
+import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import type { StapleToWrite } from "./companion-secret.ts";
+import { holdsInPlace, inPlaceApplyBody, inPlaceRemovalPatch, type InPlaceSecret } from "./in-place-staple.ts";
+import { FIELD_MANAGER } from "./metadata-keys.ts";
+import type { InPlaceStaple } from "./tls-secret.ts";
+
+/**
+ * `stale`: the Secret changed (or went) since it was read, so nothing was
+ * written; the change brings the Secret back to the queue with fresh data.
+ */
+export type InPlaceWriteOutcome = { readonly result: "written" | "unchanged" | "stale" };
+export type InPlaceRemoveOutcome = { readonly result: "stale" } | { readonly result: "removed"; readonly resourceVersion: string };
+
+/** Writes our keys and annotations into the TLS Secret by a guarded server-side apply. */
+export async function writeInPlace(api: CoreV1Api, secret: InPlaceSecret, stored: InPlaceStaple | undefined, keys: readonly string[], staple: StapleToWrite): Promise<InPlaceWriteOutcome> {
+  if (holdsInPlace(stored, keys, staple)) return { result: "unchanged" };
+  try {
+    await api.patchNamespacedSecret({ name: secret.name, namespace: secret.namespace, body: inPlaceApplyBody(secret, keys, staple), fieldManager: FIELD_MANAGER, force: true }, setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply));
+    return { result: "written" };
+  } catch (error) {
+    if (isStale(error)) return { result: "stale" };
+    throw error;
+  }
+}
+
+/** Takes our keys and annotations out of the TLS Secret, and checks they are gone. */
+export async function removeInPlace(api: CoreV1Api, secret: InPlaceSecret, stored: InPlaceStaple): Promise<InPlaceRemoveOutcome> {
+  let updated: V1Secret;
+  try {
+    updated = await api.patchNamespacedSecret({ name: secret.name, namespace: secret.namespace, body: inPlaceRemovalPatch(secret.resourceVersion, stored), fieldManager: FIELD_MANAGER }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
+  } catch (error) {
+    if (isStale(error)) return { result: "stale" };
+    throw error;
+  }
+  const left = Object.keys(stored.data).filter((key) => updated.data?.[key] !== undefined);
+  if (left.length > 0) throw new Error(`keys ${left.join(", ")} are still in Secret ${secret.namespace}/${secret.name} after their removal`);
+  return { result: "removed", resourceVersion: updated.metadata?.resourceVersion ?? "" };
+}
+
+/** 409: resourceVersion or uid precondition failed; 422: the patch's `test` failed; 404: the Secret is gone. */
+function isStale(error: unknown): boolean {
+  return error instanceof ApiException && [404, 409, 422].includes(error.code);
+}

@@ -1,0 +1,96 @@
+// What must-staple means to a real browser: a leaf with the TLS Feature
+// extension (status_request), a staple fetched and verified by
+// `ocsp-stapler fetch` from a real `openssl ocsp` responder, a real nginx
+// serving it with ssl_stapling_file, and Firefox ESR (headless, driven by
+// puppeteer-core over WebDriver BiDi) trusting only the test root. With the
+// staple the page loads; without it Firefox refuses the site with
+// MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING. Firefox's own OCSP
+// fetching is off, so only the staple decides.
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { certutilBinary, firefoxBinary, FIREFOX_APT_PACKAGES, visitInFirefox } from "../support/firefox.ts";
+import { freePort } from "../support/free-port.ts";
+import { nginxBinary, startNginx, type RunningNginx } from "../support/nginx.ts";
+import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
+import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+import { runCli } from "../support/run-cli.ts";
+import { makeTempDir } from "../support/tmp.ts";
+
+// Firefox ESR, NSS's certutil and nginx come from Debian's packages; .ci/run
+// installs them. Outside CI a missing one skips these tests (with the
+// reason); in CI it fails them.
+const missing = [
+  ...(firefoxBinary() === undefined ? ["firefox-esr"] : []),
+  ...(certutilBinary() === undefined ? ["certutil (libnss3-tools)"] : []),
+  ...(nginxBinary() === undefined ? ["nginx (nginx-light)"] : []),
+];
+const skip = missing.length > 0 && process.env.CI === undefined ? `not installed: ${missing.join(", ")} (apt-get install ${FIREFOX_APT_PACKAGES} nginx-light)` : false;
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+void describe("Firefox and a must-staple certificate", { skip, timeout: 120_000 }, () => {
+  let root: TestCa;
+  let intermediate: TestCa;
+  let leaf: Issued;
+  let responder: OpensslResponder;
+  let staplePath: string;
+  let stapled: RunningNginx;
+  let unstapled: RunningNginx;
+  let screenshots: string;
+
+  before(async () => {
+    root = await createRootCa({ name: "browser-root", key: "p256" });
+    intermediate = await root.issueIntermediate({ name: "browser-int" });
+    const port = await freePort();
+    leaf = await intermediate.issue({ commonName: "localhost", ocspUrl: `http://127.0.0.1:${port}/`, mustStaple: true, san: ["DNS:localhost", "IP:127.0.0.1"] });
+    responder = await startOpensslResponder({ ca: intermediate, indexPath: await intermediate.writeIndex([goodEntry(leaf)]), port, nextUpdateDays: 7 });
+    const chainPath = join(intermediate.dir, "tls.crt");
+    staplePath = join(intermediate.dir, "tls.ocsp");
+    await writeFile(chainPath, leaf.certPem + intermediate.certPem);
+    const fetched = await runCli(["fetch", "--cert", chainPath, "--out", staplePath, "--json"]);
+    assert.equal(fetched.status, 0, fetched.stdout + fetched.stderr);
+    stapled = await startNginx({ certPath: chainPath, keyPath: leaf.keyPath, stapleFile: staplePath });
+    unstapled = await startNginx({ certPath: chainPath, keyPath: leaf.keyPath });
+    // Kept after the run, so a person can look at what the browser showed.
+    screenshots = await makeTempDir("browser-screenshots");
+  });
+
+  after(async () => {
+    await stapled.stop();
+    await unstapled.stop();
+    await responder.stop();
+    await root.cleanup();
+  });
+
+  void it("loads the page when nginx staples the response our CLI fetched", async () => {
+    const before = responder.requests.length;
+    const visit = await visitInFirefox({
+      url: `https://127.0.0.1:${stapled.port}/`,
+      trustedRoots: [root.certPath],
+      screenshotPath: join(screenshots, "stapled.png"),
+    });
+    console.log(`screenshot with the staple: ${visit.screenshotPath}`);
+    assert.equal(visit.outcome, "loaded", JSON.stringify(visit));
+    assert.equal(visit.text, "stapled");
+    assert.deepEqual((await readFile(visit.screenshotPath)).subarray(0, 8), PNG_SIGNATURE);
+    assert.equal(responder.requests.length, before, "Firefox asked the responder itself: the staple did not decide alone");
+  });
+
+  void it("refuses the site with MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING when nginx sends no staple", async () => {
+    const before = responder.requests.length;
+    const visit = await visitInFirefox({
+      url: `https://127.0.0.1:${unstapled.port}/`,
+      trustedRoots: [root.certPath],
+      screenshotPath: join(screenshots, "unstapled.png"),
+    });
+    console.log(`screenshot without a staple: ${visit.screenshotPath}`);
+    assert.equal(visit.outcome, "error", JSON.stringify(visit));
+    assert.equal(visit.errorCode, "MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING");
+    assert.equal(visit.navigationErrorCode, "MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING");
+    assert.match(visit.errorPageUrl, /^about:neterror\?e=nssFailure2/);
+    assert.deepEqual((await readFile(visit.screenshotPath)).subarray(0, 8), PNG_SIGNATURE);
+    assert.equal(responder.requests.length, before, "Firefox asked the responder itself");
+  });
+});
