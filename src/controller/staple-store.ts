@@ -88,7 +88,11 @@ class InPlaceStore implements StapleStore {
     return this.current !== undefined && Object.keys(this.current.data).length > 0 ? this.current : undefined;
   }
 
-  write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+  async write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+    const foreign = this.keys.filter((key) => this.secret.dataKeys.includes(key) && this.current?.keys.includes(key) !== true);
+    if (foreign.length > 0) {
+      return { result: "conflict", reason: "TargetConflict", message: `Secret ${this.secret.namespace}/${this.secret.name} already holds ${foreign.join(", ")}, not written by ocsp-stapler; it is left untouched` };
+    }
     return writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, this.keys, staple);
   }
 

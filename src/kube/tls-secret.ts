@@ -16,6 +16,8 @@ export interface TlsSecret {
   /** PEM, leaf first. */
   readonly tlsCrt: string;
   readonly caCrt?: string;
+  /** Names of the data keys present (no values): InPlace mode never takes over a key someone else wrote. */
+  readonly dataKeys: readonly string[];
   /** For guarded writes in InPlace mode: a write based on an older version is refused. */
   readonly resourceVersion: string;
   /** A staple written into this Secret in InPlace mode, if any. */
@@ -56,6 +58,7 @@ export function toTlsSecret(raw: unknown): TlsSecret | undefined {
     creationTimestamp: timestamp(creationTimestamp),
     tlsCrt: typeof crt === "string" ? Buffer.from(crt, "base64").toString("latin1") : "",
     ...(typeof ca === "string" ? { caCrt: Buffer.from(ca, "base64").toString("latin1") } : {}),
+    dataKeys: Object.keys(secret.data ?? {}),
     resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
     ...inPlaceStaple(isStringMap(annotations) ? annotations : {}, secret.data ?? {}),
   };

@@ -126,4 +126,15 @@ void describe("InPlace mode on a real API server", { timeout: 50 * 60_000 }, () 
     assert.equal(decoded(secret, "tls.key"), known.keyPem);
     assert.deepEqual(secret.metadata?.annotations, { [FOREIGN.annotation[0]]: FOREIGN.annotation[1] });
   });
+
+  void it("never takes over a staple key someone else wrote: TargetConflict, the key untouched", async () => {
+    const body = env.tlsBody("foreign-tls", await rig.leaf("foreign"), rig.ca, LABELS);
+    body.data = { ...body.data, [KEYS[0] ?? ""]: b64("not ours") };
+    await env.core.createNamespacedSecret({ namespace: NS, body });
+    const entry = await env.entry("gw", "foreign-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "TargetConflict");
+    const secret = await env.readSecret("foreign-tls");
+    assert.equal(secret?.data?.[KEYS[0] ?? ""], b64("not ours"));
+    assert.equal(secret.data[KEYS[1] ?? ""], undefined);
+  });
 });
