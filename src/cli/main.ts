@@ -8,6 +8,7 @@ import type { CommandContext, CommandRunner } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
 import { FETCH_HELP, runFetch } from "./fetch-command.ts";
 import { INSPECT_HELP, runInspect } from "./inspect-command.ts";
+import { RELOADER_HELP, runReloader } from "./reloader-command.ts";
 import { failureReport, renderText } from "./report.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -18,6 +19,7 @@ Commands:
   inspect     decode a staple file and verify it (at a given time)
   check       connect to a TLS server and verify the staple it serves
   controller  run the Kubernetes operator
+  reloader    sidecar: hand verified mounted staples to nginx or HAProxy
 
 Run "ocsp-stapler <command> --help" for a command's options.
 `;
@@ -39,7 +41,8 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
     context.stdout(`${VERSION}\n`);
     return EXIT.good;
   }
-  if (name === "controller") return runControllerCommand(args, context);
+  if (name === "controller") return runServiceCommand(name, CONTROLLER_HELP, () => runController(args, context), context);
+  if (name === "reloader") return runServiceCommand(name, RELOADER_HELP, () => runReloader(args, context), context);
   const command = COMMANDS[name];
   if (command === undefined) {
     context.stderr(`ocsp-stapler: unknown command "${name}"\n\n${MAIN_HELP}`);
@@ -66,15 +69,15 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   }
 }
 
-/** The controller prints no report: it runs until stopped, logging JSON lines. */
-async function runControllerCommand(args: readonly string[], context: CommandContext): Promise<ExitStatus> {
+/** The controller and the reloader print no report: they run until stopped, logging JSON lines. */
+async function runServiceCommand(name: string, help: string, run: () => Promise<ExitStatus | "help">, context: CommandContext): Promise<ExitStatus> {
   try {
-    const outcome = await runController(args, context);
-    if (outcome === "help") context.stdout(CONTROLLER_HELP);
+    const outcome = await run();
+    if (outcome === "help") context.stdout(help);
     return outcome === "help" ? EXIT.good : outcome;
   } catch (error) {
     const usage = error instanceof UsageError;
-    context.stderr(`ocsp-stapler controller: ${error instanceof Error ? error.message : String(error)}\n${usage ? `\n${CONTROLLER_HELP}` : ""}`);
+    context.stderr(`ocsp-stapler ${name}: ${error instanceof Error ? error.message : String(error)}\n${usage ? `\n${help}` : ""}`);
     return EXIT.failure;
   }
 }

@@ -1,9 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./free-port.ts";
+import { stopProcess, waitListening } from "./server-process.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
 export interface NginxOptions {
@@ -47,10 +46,10 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
     const child = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
-    if (await listening(port, child)) {
-      return { port, dir, errorLog: () => readLog(dir), stop: () => stop(child, dir) };
+    if (await waitListening(port, child)) {
+      return { port, dir, errorLog: () => readLog(dir), stop: async () => { await stopProcess(child); await removeTempDir(dir); } };
     }
-    await stop(child, undefined);
+    await stopProcess(child);
     if (!stderr.includes("Address already in use") || attempt >= 3) {
       await removeTempDir(dir);
       throw new Error(`nginx did not start: ${stderr || (await readLog(dir))}`);
@@ -64,6 +63,14 @@ function config(dir: string, port: number, options: NginxOptions): string {
     : options.builtInStapling !== undefined
       ? `ssl_stapling on;${options.builtInStapling.responderUrl === undefined ? "" : `\n    ssl_stapling_responder ${options.builtInStapling.responderUrl};`}`
       : "";
+  return nginxConfig(dir, port, { ...options, stapling });
+}
+
+/**
+ * An nginx.conf with everything (pid, logs, temp paths) under `dir`, one TLS
+ * server on 127.0.0.1:port, and `stapling` (directives) in its server block.
+ */
+export function nginxConfig(dir: string, port: number, options: { certPath: string; keyPath: string; stapling: string; workers?: number | undefined }): string {
   return `daemon off;
 master_process on;
 worker_processes ${options.workers ?? 1};
@@ -83,39 +90,15 @@ http {
     ssl_certificate ${options.certPath};
     ssl_certificate_key ${options.keyPath};
     ssl_protocols TLSv1.2 TLSv1.3;
-    ${stapling}
+    ${options.stapling}
     location / { return 200 "stapled\\n"; }
   }
 }
 `;
 }
 
-async function listening(port: number, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) return false;
-    if (await canConnect(port)) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => { socket.destroy(); resolve(true); });
-    socket.once("error", () => { resolve(false); });
-  });
-}
 
-async function stop(child: ChildProcess, dir: string | undefined): Promise<void> {
-  if (child.exitCode === null) {
-    const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
-    child.kill("SIGTERM");
-    const clean = await Promise.race([exited, sleep(5_000, false, { ref: false })]);
-    if (!clean) child.kill("SIGKILL");
-  }
-  if (dir !== undefined) await removeTempDir(dir);
-}
 
 async function readLog(dir: string): Promise<string> {
   return readFile(join(dir, "error.log"), "utf8").catch(() => "");

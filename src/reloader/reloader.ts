@@ -1,0 +1,209 @@
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import type { Certificate } from "../ocsp/certificate.ts";
+import type { Clock } from "../ocsp/clock.ts";
+import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { decidePair, type Installed } from "./decide.ts";
+import { ReloaderMetrics } from "./reloader-metrics.ts";
+import type { ServerTarget, StapleChange } from "./server-target.ts";
+import { checkDer, checkStaple, type StapleCheck } from "./staple-check.ts";
+import { watchedEntries, type StaplePair } from "./staple-pair.ts";
+import { VolumeWatcher } from "./volume-watcher.ts";
+
+export interface ReloaderOptions {
+  readonly pairs: readonly StaplePair[];
+  readonly target: ServerTarget;
+  /** `--issuer` certificates, searched after the chain and `ca.crt`. */
+  readonly issuers: readonly Certificate[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly intervalMs: number;
+  readonly debounceMs: number;
+  /** How soon a failed hand-over (HAProxy not up yet, a failed config test) is retried. */
+  readonly retryMs: number;
+}
+
+interface PairState {
+  /** The staple the server has from us (or a previous run left in the nginx directory). */
+  installed?: Uint8Array;
+  /** `installed`, as it verified at the last sync: what the gauges report. */
+  inUse?: VerifiedResponse | undefined;
+  /** The last refusal reported, so one bad file is logged and counted once, not at every poll. */
+  reported?: string;
+}
+
+/**
+ * The sidecar's loop: on a volume event or a poll, gather (read and verify
+ * every pair's mounted staple, re-verify the one in place), decide (pure,
+ * `decidePair`), act (one batch to the server). Syncs never overlap: a
+ * trigger during a sync makes exactly one more sync afterwards, so a burst of
+ * updates costs nginx one reload.
+ */
+export class Reloader {
+  readonly metrics: ReloaderMetrics;
+  private readonly options: ReloaderOptions;
+  private readonly state = new Map<string, PairState>();
+  private readonly watcher: VolumeWatcher;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private syncs = 0;
+  /** Consecutive syncs with a failed hand-over: the retry delay doubles with each, up to the poll interval. */
+  private failedSyncs = 0;
+
+  constructor(options: ReloaderOptions) {
+    this.options = options;
+    this.metrics = new ReloaderMetrics(() => this.inUse(), options.clock);
+    for (const pair of options.pairs) {
+      const previous = options.target.previouslyInstalled(pair);
+      this.state.set(pair.name, previous === undefined ? {} : { installed: previous });
+    }
+    this.watcher = new VolumeWatcher(options.pairs.flatMap(watchedEntries), { intervalMs: options.intervalMs, debounceMs: options.debounceMs, onChange: () => { void this.sync(); } });
+  }
+
+  /** True once the first sync has finished: by then a verified staple is in place (a startup probe for nginx to wait on). */
+  get ready(): boolean {
+    return this.syncs > 0;
+  }
+
+  /** Runs the first sync, then follows the volume. */
+  async start(): Promise<void> {
+    this.watcher.start();
+    await this.sync();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watcher.stop();
+    clearTimeout(this.retry);
+    await this.running;
+  }
+
+  /** Requests a sync; resolves when the sync that covers this request has finished. */
+  sync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.syncOnce();
+      } catch (error) {
+        // Everything below reports its own failures; this is a bug's last stop, never a crash.
+        this.options.logger.error({ err: error }, "sync failed");
+      }
+      this.syncs++;
+    } while (this.requestedAgain());
+  }
+
+  /** A trigger arrived during the sync (a method, so the flag is read after the awaits). */
+  private requestedAgain(): boolean {
+    return this.again && !this.stopped;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const { pairs, target, issuers, clock, logger } = this.options;
+    const now = clock.now();
+    const changes: StapleChange[] = [];
+    for (const pair of pairs) {
+      const state = this.stateOf(pair);
+      const mounted = await checkStaple(pair, issuers, now);
+      this.reportMounted(pair, state, mounted);
+      const installed: Installed | undefined = state.installed === undefined ? undefined : { der: state.installed, check: await checkDer(state.installed, pair, issuers, now) };
+      state.inUse = installed?.check.kind === "verified" ? installed.check.response : undefined;
+      const decision = decidePair(mounted, installed, target.canWithdraw);
+      if (decision.action === "install") changes.push({ kind: "install", pair, response: decision.response });
+      if (decision.action === "withdraw") {
+        logger.warn({ name: pair.name, staple: pair.staplePath, code: decision.why }, decision.why === "StapleMissing" ? "staple withdrawn from the volume: removing it from nginx" : "the staple in place no longer verifies: removing it from nginx");
+        changes.push({ kind: "withdraw", pair });
+      }
+    }
+    if (changes.length === 0) {
+      logger.debug({ pairs: pairs.length }, "synced: nothing to change");
+      return;
+    }
+    const report = await target.apply(changes);
+    const at = clock.now();
+    for (const change of report.applied) {
+      const state = this.stateOf(change.pair);
+      if (change.kind === "withdraw") {
+        delete state.installed;
+        delete state.inUse;
+        logger.info({ name: change.pair.name, staple: change.pair.staplePath, server: target.server }, "staple withdrawn");
+        continue;
+      }
+      state.installed = change.response.der;
+      state.inUse = change.response;
+      this.metrics.pushed(target.server, change.pair.name, at);
+      logger.info({ name: change.pair.name, staple: change.pair.staplePath, server: target.server, ...describe(change.response) }, "staple pushed");
+    }
+    for (const failure of report.failed) {
+      this.metrics.error(failure.reason);
+      logger.error({ name: failure.change.pair.name, staple: failure.change.pair.staplePath, server: target.server, code: failure.reason, reason: failure.message }, "could not hand the staple to the server");
+    }
+    if (report.reload !== undefined || report.failed.some((failure) => failure.reason === "NginxReloadFailed")) {
+      this.metrics.reloads.inc({ result: report.reload ?? "failed" });
+      if (report.reload === "not-running") logger.info({ server: target.server }, "nginx is not running yet: it loads the staple when it starts");
+    }
+    this.scheduleRetry(report.failed.length > 0);
+  }
+
+  /** A failed hand-over (HAProxy not up yet, a failed config test) is retried soon, then less and less often. */
+  private scheduleRetry(failed: boolean): void {
+    clearTimeout(this.retry);
+    if (!failed) {
+      this.failedSyncs = 0;
+      return;
+    }
+    this.failedSyncs++;
+    if (this.stopped) return;
+    const delay = Math.min(this.options.retryMs * 2 ** Math.min(this.failedSyncs - 1, 16), this.options.intervalMs);
+    this.retry = setTimeout(() => { void this.sync(); }, delay);
+  }
+
+  /** A refused mounted staple is logged with its code and counted, once per distinct file and reason. */
+  private reportMounted(pair: StaplePair, state: PairState, mounted: StapleCheck): void {
+    if (mounted.kind !== "rejected") {
+      if (state.reported !== undefined && mounted.kind === "missing") this.options.logger.info({ name: pair.name, staple: pair.staplePath }, "no staple mounted");
+      delete state.reported;
+      return;
+    }
+    const key = `${mounted.reason}:${mounted.der === undefined ? "" : createHash("sha256").update(mounted.der).digest("hex")}`;
+    if (state.reported === key) return;
+    state.reported = key;
+    this.metrics.error(mounted.reason);
+    this.options.logger.warn({ name: pair.name, staple: pair.staplePath, cert: pair.certPath, code: mounted.reason, reason: mounted.message }, "staple refused: not pushed");
+  }
+
+  private stateOf(pair: StaplePair): PairState {
+    let state = this.state.get(pair.name);
+    if (state === undefined) this.state.set(pair.name, (state = {}));
+    return state;
+  }
+
+  /** The staples the server has from us, verified now (for the scrape-time gauges). */
+  private *inUse(): Iterable<{ name: string; response: VerifiedResponse }> {
+    for (const pair of this.options.pairs) {
+      const response = this.state.get(pair.name)?.inUse;
+      if (response !== undefined) yield { name: pair.name, response };
+    }
+  }
+}
+
+function describe(response: VerifiedResponse): Record<string, string> {
+  return {
+    serial: response.serial,
+    certStatus: response.certStatus.kind,
+    thisUpdate: response.thisUpdate.toISOString(),
+    ...(response.nextUpdate === undefined ? {} : { nextUpdate: response.nextUpdate.toISOString() }),
+    usableUntil: response.usableUntil.toISOString(),
+  };
+}

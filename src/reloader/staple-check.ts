@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import { readChain } from "../ocsp/chain.ts";
+import type { Certificate } from "../ocsp/certificate.ts";
+import { fail, isOcspError, messageOf } from "../ocsp/errors.ts";
+import { findIssuer } from "../ocsp/issuer.ts";
+import { readCertificates } from "../ocsp/pem.ts";
+import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { verifyResponse } from "../ocsp/verify.ts";
+import type { ReloaderReason } from "./reasons.ts";
+import type { StaplePair } from "./staple-pair.ts";
+
+/** What a staple on disk is worth right now. */
+export type StapleCheck =
+  | { readonly kind: "verified"; readonly response: VerifiedResponse }
+  | { readonly kind: "missing" }
+  | { readonly kind: "rejected"; readonly reason: ReloaderReason; readonly message: string; readonly der?: Uint8Array };
+
+/**
+ * Reads the pair's chain and staple and verifies the staple for the chain's
+ * leaf at `at`, exactly as `inspect --cert` does: the issuer is the next
+ * certificate in the chain, else one in `ca.crt` beside it, else one of the
+ * `--issuer` files. Nothing is downloaded: a sidecar should not depend on a
+ * CA's AIA server to keep serving. A missing staple file is "missing" (the
+ * operator deletes the companion Secret when a staple's usable window ends);
+ * everything else that is wrong is "rejected" with a stable code. Never throws.
+ */
+export async function checkStaple(pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date): Promise<StapleCheck> {
+  let der: Uint8Array | undefined;
+  try {
+    der = readOptional(pair.staplePath);
+  } catch (error) {
+    return rejected(error);
+  }
+  return der === undefined ? { kind: "missing" } : checkDer(der, pair, explicitIssuers, at);
+}
+
+/** Verifies staple bytes already read (the nginx target's installed copy is re-checked this way). */
+export async function checkDer(der: Uint8Array, pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date): Promise<StapleCheck> {
+  try {
+    const chainBytes = readOptional(pair.certPath) ?? fail("BadInput", `the certificate chain "${pair.certPath}" does not exist`);
+    const chain = readChain(chainBytes);
+    const caCrt = readOptional(pair.caCrtPath);
+    const issuer = await findIssuer(chain.leaf, {
+      chain: chain.intermediates,
+      caCrt: caCrt === undefined ? [] : readCertificates(caCrt, pair.caCrtPath),
+      explicit: explicitIssuers,
+    });
+    if (der.length === 0) fail("MalformedResponse", `the staple "${pair.staplePath}" is empty`);
+    const response = verifyResponse(der, { subject: chain.leaf, issuer: issuer.certificate, at });
+    if (response.certStatus.kind === "unknown") {
+      return { kind: "rejected", reason: "CertStatusUnknown", message: `the responder does not know serial ${response.serial}: an "unknown" answer is never stapled`, der };
+    }
+    return { kind: "verified", response };
+  } catch (error) {
+    return rejected(error, der);
+  }
+}
+
+/** `der`: the refused bytes, so the caller reports one bad file once, not at every poll. */
+function rejected(error: unknown, der?: Uint8Array): StapleCheck {
+  return { kind: "rejected", reason: isOcspError(error) ? error.code : "BadInput", message: messageOf(error), ...(der === undefined ? {} : { der }) };
+}
+
+/** The file's bytes, or undefined when it does not exist (a dangling kubelet symlink counts as absent). */
+function readOptional(path: string): Uint8Array | undefined {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (error) {
+    if (error instanceof Error && "code" in error && (error.code === "ENOENT" || error.code === "ENOTDIR")) return undefined;
+    return fail("BadInput", `cannot read "${path}" (${messageOf(error)})`, error);
+  }
+}

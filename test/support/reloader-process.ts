@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino, type Logger } from "pino";
+import { probeTls } from "../../src/cli/tls-probe.ts";
+import { stopProcess } from "./server-process.ts";
+import { parseResponse } from "../../src/ocsp/response-parser.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+export type LogLine = Readonly<Record<string, unknown>>;
+
+/** JSON log lines, as a reloader wrote them, with a way to wait for one. */
+export class LogLines {
+  readonly lines: LogLine[] = [];
+
+  add(text: string): void {
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      try {
+        this.lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.lines.push({ msg: line, unparsed: true });
+      }
+    }
+  }
+
+  /** Resolves with the first line (at or after index `from`) that matches. */
+  async waitFor(match: (line: LogLine) => boolean, what: string, from = 0, timeoutMs = 15_000): Promise<LogLine> {
+    return waitFor(() => this.lines.slice(from).find(match), `a log line: ${what}\nlog so far:\n${this.dump()}`, timeoutMs);
+  }
+
+  dump(): string {
+    return this.lines.map((line) => JSON.stringify(line)).join("\n");
+  }
+}
+
+/** A pino logger writing into `LogLines`: the in-process reloader's logs, as the process would print them. */
+export function capturingLogger(lines: LogLines): Logger {
+  const sink = new Writable({ write(chunk: Buffer, _encoding, done) { lines.add(chunk.toString()); done(); } });
+  return pino({ level: "debug", base: { app: "ocsp-stapler" } }, sink);
+}
+
+export interface ReloaderProcess {
+  readonly logs: LogLines;
+  readonly metricsPort: number;
+  readonly child: ChildProcess;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** `ocsp-stapler reloader ARGS` as a real process, metrics on a free port; resolves once it has synced once. */
+export async function startReloaderProcess(args: readonly string[]): Promise<ReloaderProcess> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/_proxy$/i.test(key)));
+  const child = spawn(process.execPath, [MAIN, "reloader", ...args, "--metrics-addr", "127.0.0.1:0"], { env: { ...base, LOG_LEVEL: "debug" }, stdio: ["ignore", "pipe", "pipe"] });
+  const logs = new LogLines();
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => { logs.add(chunk.toString()); });
+  child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+  const stop = (): Promise<void> => stopProcess(child);
+  try {
+    const started = await waitFor(() => {
+      if (child.exitCode !== null) throw new Error(`the reloader exited (${child.exitCode}): ${stderr}`);
+      return logs.lines.find((line) => line.msg === "starting");
+    }, "the reloader to start");
+    const metricsPort = Number(started.metricsPort);
+    await waitFor(async () => (await get(metricsPort, "/readyz")).status === 200 || undefined, "the first sync");
+    return { logs, metricsPort, child, metrics: async () => (await get(metricsPort, "/metrics")).body, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export async function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return { status: 0, body: "" };
+  }
+}
+
+/** Polls `probe` until it returns something other than undefined; fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The thisUpdate of the staple a TLS server sends now, or "none". */
+export async function servedThisUpdate(port: number): Promise<string> {
+  const served = await probeTls("127.0.0.1", port, "localhost", 10_000);
+  if (served.staple === undefined) return "none";
+  return parseResponse(served.staple).responses[0]?.thisUpdate.toISOString() ?? "empty";
+}
+
+/** The value of one metric series in a Prometheus text exposition, or undefined. */
+export function metricValue(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((entry) => entry.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
