@@ -94,13 +94,13 @@ export class SecretReconciler {
   private async refresh(key: string, secret: TlsSecret, owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ requeueAfterMs?: number }> {
     const now = this.deps.clock.now();
     const store = stapleStore(this.deps.api, secret, owner, this.deps.companions);
-    const inPlace = this.currentStaple(store.stored, owner, chain.leaf, issuer, now);
-    let current = inPlace?.current;
+    const present = this.currentStaple(store.stored, owner, chain.leaf, issuer, now);
+    let current = present?.current;
     const basis = `${chain.leaf.sha256} ${owner.uid} ${owner.generation}`;
     const state = this.states.get(key);
     const due = this.dueAt(state?.basis === basis ? state : undefined, current, chain.leaf.sha256, owner, now);
     if (due !== undefined && due > now) {
-      this.record(key, { ...(state?.basis === basis ? state : stateOf(owner, secret, store, inPlace?.verified)), nextCheckAt: due, basis });
+      this.record(key, { ...(state?.basis === basis ? state : stateOf(owner, secret, store, present?.verified)), nextCheckAt: due, basis });
       return { requeueAfterMs: due.getTime() - now.getTime() };
     }
     if (owner.target.mode === "InPlace" && current !== undefined && current.certificateSha256 !== chain.leaf.sha256 && await store.remove()) {
@@ -216,7 +216,7 @@ export class SecretReconciler {
       this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleExpiring", `The staple in place ends at ${context.current?.usableUntil.toISOString() ?? ""} and cannot be refreshed (${decision.reason})`);
     }
     // A kept staple is still served: its description (and its expiry metric) stays, next to the error.
-    const kept = decision.action === "keep" && previous !== undefined ? keptStapleFields(previous) : {};
+    const kept = decision.action === "keep" && context.current !== undefined && previous !== undefined ? keptStapleFields(previous) : {};
     log.warn({ reason: decision.reason, failures: decision.failures }, context.fetchMessage ?? `staple not refreshed: ${decision.reason}`);
     this.record(key, { ...base, ...kept, failures: decision.failures, expiringReported: expiring || previous?.expiringReported === true, error: { code: decision.reason, message: context.fetchMessage ?? decision.reason } });
   }

@@ -114,6 +114,7 @@ void describe("InPlace mode on a real API server", { timeout: 50 * 60_000 }, () 
     assert.equal(secret.metadata?.annotations?.[FOREIGN.annotation[0]], FOREIGN.annotation[1]);
     const entry = await env.entry("gw", "gw-tls", (candidate) => candidate.error !== undefined);
     assert.equal(entry.error?.code, "CertStatusUnknown");
+    assert.equal(entry.staple, undefined, "the status does not claim a staple that was removed");
   });
 
   void it("deselection takes our keys and annotations out and leaves everything else", async () => {
