@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { messageOf } from "../ocsp/errors.ts";
 
 /** How the reloader makes nginx load a new configuration. */
@@ -37,7 +37,7 @@ export class NginxControl {
   async reload(): Promise<ControlResult | "not-running"> {
     if (this.reloadHow.kind === "command") return run(this.reloadHow.argv);
     const pid = readPid(this.reloadHow.path);
-    if (pid === undefined) return "not-running";
+    if (pid === undefined || !isNginx(pid)) return "not-running";
     try {
       process.kill(pid, "SIGHUP");
       return { ok: true, detail: `sent SIGHUP to nginx master ${pid}` };
@@ -57,6 +57,21 @@ function readPid(path: string): number | undefined {
   }
   const pid = Number(text);
   return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+}
+
+/**
+ * A pid file left by an nginx that died may name a pid reused since, by any
+ * process in the shared namespace (the reloader itself, whose SIGHUP default
+ * is to exit): signal only a process whose command line says nginx. Where
+ * /proc cannot tell (not Linux), trust the pid file.
+ */
+function isNginx(pid: number): boolean {
+  if (!existsSync("/proc/self/cmdline")) return true;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("nginx");
+  } catch {
+    return false;
+  }
 }
 
 function run(argv: readonly string[]): Promise<ControlResult> {
