@@ -7,6 +7,7 @@ import { OcspClient } from "../ocsp/ocsp-client.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
+import { selectorMatches } from "../kube/label-selector.ts";
 import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
 import { Reflector, type ListResult } from "../kube/reflector.ts";
 import { STAPLE_CONFIG, configKey, toStapleConfig, type StapleConfig } from "../kube/staple-config.ts";
@@ -185,8 +186,9 @@ export class Controller {
     const owned: SecretState[] = [];
     const conflicts: string[] = [];
     for (const secret of this.secrets.values()) {
+      // The cheap test first: only Secrets this config selects need the ownership ranking.
+      if (secret.namespace !== config.namespace || !selectorMatches(config.selector, secret.labels)) continue;
       const selecting = selectingConfigs(this.configs.values(), secret);
-      if (!selecting.some((candidate) => configKey(candidate) === key)) continue;
       if (configKey(selecting[0] ?? config) !== key) conflicts.push(secret.name);
       else owned.push(this.reconciler.states.get(secretKey(secret)) ?? { config: key, name: secret.name, failures: 0 });
     }
