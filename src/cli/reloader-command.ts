@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import type { Logger } from "pino";
 import { messageOf } from "../ocsp/errors.ts";
 import { readCertificates } from "../ocsp/pem.ts";
@@ -101,13 +101,19 @@ export async function runReloader(args: readonly string[], context: CommandConte
   const issuers = listFlag(values, "issuer").flatMap((path) => readCertificates(readInputFile(path, "the issuer"), path));
   const intervalMs = intervalFlag(stringFlag(values, "interval"));
   const target = server === "haproxy" ? haproxyTarget(values) : nginxTarget(values);
+  // Checked last, after the flags themselves: a volume is mounted before its container starts, so a
+  // --cert that is not there is a mistake, and would leave a Secret directory taken for a chain file.
+  const absent = listFlag(values, "cert").find((cert) => !existsSync(cert));
+  if (absent !== undefined) throw new UsageError(`--cert: "${absent}" does not exist`);
   const logger = runtime.logger ?? createLogger();
   const reloader = new Reloader({ pairs, target, issuers, clock: context.clock, logger, intervalMs, debounceMs: DEBOUNCE_MS, retryMs: Math.min(RETRY_MS, intervalMs) });
   const health = await startHealthServer(stringFlag(values, "metrics-addr") ?? ":9090", { ready: () => reloader.ready, registry: reloader.metrics.registry });
   runtime.onListening?.(health.port);
   logger.info({ server, pairs: pairs.map((pair) => ({ name: pair.name, cert: pair.certPath, staple: pair.staplePath })), intervalMs, metricsPort: health.port }, "starting");
+  // Listen for SIGTERM before the first sync: in a container the reloader may be pid 1, which ignores an unhandled SIGTERM.
+  const stopRequested = runtime.stop ?? shutdownSignal();
   await reloader.start();
-  await (runtime.stop ?? shutdownSignal());
+  await stopRequested;
   logger.info("stopping");
   await reloader.stop();
   await health.close();

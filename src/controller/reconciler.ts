@@ -109,6 +109,8 @@ export class SecretReconciler {
       this.deps.onWrite?.("in-place");
       this.deps.logger.info({ namespace: secret.namespace, name: secret.name }, "staple for the previous certificate removed");
       current = undefined;
+      // The status must not describe the removed staple while the new one is fetched.
+      this.record(key, { config: configKey(owner), name: secret.name, failures: state?.failures ?? 0, basis });
     }
     const outcome = await this.fetch(owner, chain, issuer);
     const decision = decide({
@@ -181,7 +183,9 @@ export class SecretReconciler {
       const written = await store.write({ response: decision.response, responder: context.responder, certificateSha256: context.chain.leaf.sha256 });
       if (written.result === "stale") {
         // The TLS Secret changed since it was read (a renewal?): its update event requeues it; this is a fallback.
-        this.record(key, { ...(this.states.get(key) ?? { ...base, failures: 0 }), nextCheckAt: new Date(context.now.getTime() + STALE_RETRY_MS), basis: context.basis });
+        const previous = this.states.get(key);
+        const kept = store.stored !== undefined && previous !== undefined ? keptStapleFields(previous) : {};
+        this.record(key, { ...base, ...kept, failures: previous?.failures ?? 0, nextCheckAt: new Date(context.now.getTime() + STALE_RETRY_MS) });
         return;
       }
       if (written.result === "conflict") {

@@ -89,15 +89,19 @@ class InPlaceStore implements StapleStore {
   }
 
   async write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
-    const foreign = this.keys.filter((key) => this.secret.dataKeys.includes(key) && this.current?.keys.includes(key) !== true);
+    // Ours are the keys the Secret listed as ours when it was read: a removal in this reconcile does not make them foreign.
+    const foreign = this.keys.filter((key) => this.secret.dataKeys.includes(key) && this.secret.inPlace?.keys.includes(key) !== true);
     if (foreign.length > 0) {
       return { result: "conflict", reason: "TargetConflict", message: `Secret ${this.secret.namespace}/${this.secret.name} already holds ${foreign.join(", ")}, not written by ocsp-stapler; it is left untouched` };
+    }
+    if (this.secret.immutable) {
+      return { result: "conflict", reason: "TargetConflict", message: `Secret ${this.secret.namespace}/${this.secret.name} is immutable: InPlace mode cannot add a staple to it; use Companion mode` };
     }
     return writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, this.keys, staple);
   }
 
   async remove(): Promise<boolean> {
-    if (this.current === undefined) return false;
+    if (this.current === undefined || this.secret.immutable) return false;
     const outcome = await removeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current);
     if (outcome.result !== "removed") return false;
     this.current = undefined;
@@ -108,7 +112,7 @@ class InPlaceStore implements StapleStore {
 
 /** Removes an InPlace staple a config no longer asks for; false if the Secret changed meanwhile (it comes back to the queue). */
 export async function removeInPlaceStaple(api: CoreV1Api, secret: TlsSecret): Promise<boolean> {
-  if (secret.inPlace === undefined) return false;
+  if (secret.inPlace === undefined || secret.immutable) return false;
   return (await removeInPlace(api, secret, secret.inPlace)).result === "removed";
 }
 

@@ -18,7 +18,8 @@ export async function writeInPlace(api: CoreV1Api, secret: InPlaceSecret, stored
     await api.patchNamespacedSecret({ name: secret.name, namespace: secret.namespace, body: inPlaceApplyBody(secret, keys, staple), fieldManager: FIELD_MANAGER, force: true }, setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply));
     return { result: "written" };
   } catch (error) {
-    if (isStale(error)) return { result: "stale" };
+    // Only a failed precondition means "changed meanwhile"; anything else (422: invalid) is an error, not a reason to retry at once.
+    if (error instanceof ApiException && (error.code === 404 || error.code === 409)) return { result: "stale" };
     throw error;
   }
 }
@@ -37,7 +38,7 @@ export async function removeInPlace(api: CoreV1Api, secret: InPlaceSecret, store
   return { result: "removed", resourceVersion: updated.metadata?.resourceVersion ?? "" };
 }
 
-/** 409: resourceVersion or uid precondition failed; 422: the patch's `test` failed; 404: the Secret is gone. */
+/** For the guarded removal: 409 resourceVersion conflict, 422 the patch's `test` failed, 404 the Secret is gone. */
 function isStale(error: unknown): boolean {
   return error instanceof ApiException && [404, 409, 422].includes(error.code);
 }

@@ -18,6 +18,8 @@ export interface TlsSecret {
   readonly caCrt?: string;
   /** Names of the data keys present (no values): InPlace mode never takes over a key someone else wrote. */
   readonly dataKeys: readonly string[];
+  /** An immutable Secret cannot take (or lose) an InPlace staple. */
+  readonly immutable: boolean;
   /** For guarded writes in InPlace mode: a write based on an older version is refused. */
   readonly resourceVersion: string;
   /** A staple written into this Secret in InPlace mode, if any. */
@@ -41,6 +43,7 @@ interface RawSecret {
   type?: unknown;
   metadata?: { namespace?: unknown; name?: unknown; uid?: unknown; labels?: unknown; annotations?: unknown; creationTimestamp?: unknown; resourceVersion?: unknown };
   data?: Record<string, unknown>;
+  immutable?: unknown;
 }
 
 export function toTlsSecret(raw: unknown): TlsSecret | undefined {
@@ -59,6 +62,7 @@ export function toTlsSecret(raw: unknown): TlsSecret | undefined {
     tlsCrt: typeof crt === "string" ? Buffer.from(crt, "base64").toString("latin1") : "",
     ...(typeof ca === "string" ? { caCrt: Buffer.from(ca, "base64").toString("latin1") } : {}),
     dataKeys: Object.keys(secret.data ?? {}),
+    immutable: secret.immutable === true,
     resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
     ...inPlaceStaple(isStringMap(annotations) ? annotations : {}, secret.data ?? {}),
   };

@@ -28,7 +28,8 @@ export class HaproxyTarget implements ServerTarget {
     for (const change of changes) {
       if (change.kind === "withdraw") continue;
       try {
-        await setOcspResponse(this.socketPath, change.response.der);
+        // HAProxy names a certificate by the path in its configuration: the same as --cert.
+        await setOcspResponse(this.socketPath, change.response.der, change.pair.certPath);
         applied.push(change);
       } catch (error) {
         failed.push({ change, reason: "HaproxyPushFailed", message: messageOf(error) });

@@ -33,42 +33,56 @@ export class NginxControl {
     return this.testArgv === undefined ? Promise.resolve({ ok: true, detail: "no configuration test configured" }) : run(this.testArgv);
   }
 
-  /** "not-running": no master to signal yet; it reads the staple when it starts. */
+  /**
+   * "not-running": no pid file yet (nginx has not started, or not finished
+   * starting); it reads the staple when it starts. A pid file that names no
+   * nginx master visible here is a failure that says so: most often the pod
+   * lacks `shareProcessNamespace: true` (nginx, pid 1 of its own namespace,
+   * wrote "1"), or the file is stale.
+   */
   async reload(): Promise<ControlResult | "not-running"> {
     if (this.reloadHow.kind === "command") return run(this.reloadHow.argv);
-    const pid = readPid(this.reloadHow.path);
-    if (pid === undefined || !isNginx(pid)) return "not-running";
+    const { path } = this.reloadHow;
+    const pid = readPid(path);
+    if (pid === undefined) return "not-running";
+    if (pid === "unreadable" || !isNginxMaster(pid)) {
+      return { ok: false, detail: `${path} names ${pid === "unreadable" ? "no pid" : `pid ${pid}`}, which is not an nginx master this reloader can see: is shareProcessNamespace: true set, and does nginx write its pid file there?` };
+    }
     try {
       process.kill(pid, "SIGHUP");
       return { ok: true, detail: `sent SIGHUP to nginx master ${pid}` };
     } catch (error) {
-      if (error instanceof Error && "code" in error && error.code === "ESRCH") return "not-running";
-      return { ok: false, detail: `cannot signal nginx master ${pid} (from ${this.reloadHow.path}): ${messageOf(error)}` };
+      return { ok: false, detail: `cannot signal nginx master ${pid} (from ${path}): ${messageOf(error)}` };
     }
   }
 }
 
-function readPid(path: string): number | undefined {
+/** The pid in the file; undefined when there is no file (or an empty one), "unreadable" when it holds no usable pid. */
+function readPid(path: string): number | "unreadable" | undefined {
   let text: string;
   try {
     text = readFileSync(path, "utf8").trim();
   } catch {
     return undefined;
   }
+  // `nginx -t` leaves an empty pid file behind: nginx has not started yet.
+  if (text === "") return undefined;
   const pid = Number(text);
-  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  return Number.isInteger(pid) && pid > 1 ? pid : "unreadable";
 }
 
 /**
  * A pid file left by an nginx that died may name a pid reused since, by any
  * process in the shared namespace (the reloader itself, whose SIGHUP default
- * is to exit): signal only a process whose command line says nginx. Where
- * /proc cannot tell (not Linux), trust the pid file.
+ * is to exit): signal only another process whose executable is nginx
+ * (`/proc/<pid>/comm`; a command line that merely mentions nginx, like ours,
+ * does not count). Where /proc cannot tell (not Linux), trust the pid file.
  */
-function isNginx(pid: number): boolean {
-  if (!existsSync("/proc/self/cmdline")) return true;
+function isNginxMaster(pid: number): boolean {
+  if (pid === process.pid) return false;
+  if (!existsSync("/proc/self/comm")) return true;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("nginx");
+    return readFileSync(`/proc/${pid}/comm`, "latin1").trim() === "nginx";
   } catch {
     return false;
   }

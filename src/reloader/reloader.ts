@@ -47,6 +47,8 @@ export class Reloader {
   private running: Promise<void> | undefined;
   private again = false;
   private retry: NodeJS.Timeout | undefined;
+  /** A sync when the first staple in use reaches its usable end, so nginx drops it then, not at the next poll. */
+  private expiry: NodeJS.Timeout | undefined;
   private stopped = false;
   private syncs = 0;
   /** Consecutive syncs with a failed hand-over: the retry delay doubles with each, up to the poll interval. */
@@ -54,7 +56,7 @@ export class Reloader {
 
   constructor(options: ReloaderOptions) {
     this.options = options;
-    this.metrics = new ReloaderMetrics(() => this.inUse(), options.clock);
+    this.metrics = new ReloaderMetrics(options.pairs.map((pair) => pair.name), () => this.inUse(), options.clock);
     for (const pair of options.pairs) {
       const previous = options.target.previouslyInstalled(pair);
       this.state.set(pair.name, previous === undefined ? {} : { installed: previous });
@@ -77,6 +79,7 @@ export class Reloader {
     this.stopped = true;
     this.watcher.stop();
     clearTimeout(this.retry);
+    clearTimeout(this.expiry);
     await this.running;
   }
 
@@ -96,6 +99,7 @@ export class Reloader {
       this.again = false;
       try {
         await this.syncOnce();
+        this.scheduleExpiry();
       } catch (error) {
         // Everything below reports its own failures; this is a bug's last stop, never a crash.
         this.options.logger.error({ err: error }, "sync failed");
@@ -127,6 +131,8 @@ export class Reloader {
       }
     }
     if (changes.length === 0) {
+      // A batch's own reload covers a pending one, so it is settled only when nothing else changes.
+      await this.settle();
       logger.debug({ pairs: pairs.length }, "synced: nothing to change");
       return;
     }
@@ -142,6 +148,10 @@ export class Reloader {
       }
       state.installed = change.response.der;
       state.inUse = change.response;
+      if (report.reload === "not-running") {
+        logger.info({ name: change.pair.name, staple: change.pair.staplePath, server: target.server, ...describe(change.response) }, "staple staged: nginx loads it when it starts");
+        continue;
+      }
       this.metrics.pushed(target.server, change.pair.name, at);
       logger.info({ name: change.pair.name, staple: change.pair.staplePath, server: target.server, ...describe(change.response) }, "staple pushed");
     }
@@ -154,6 +164,27 @@ export class Reloader {
       if (report.reload === "not-running") logger.info({ server: target.server }, "nginx is not running yet: it loads the staple when it starts");
     }
     this.scheduleRetry(report.failed.length > 0);
+  }
+
+  private scheduleExpiry(): void {
+    clearTimeout(this.expiry);
+    const ends = [...this.inUse()].map(({ response }) => response.usableUntil.getTime());
+    if (ends.length === 0 || this.stopped) return;
+    // setTimeout fires at once for delays above 2^31-1 ms; the poll covers anything that far off.
+    const delay = Math.min(Math.max(0, Math.min(...ends) - this.options.clock.now().getTime()) + 1_000, 2 ** 31 - 1);
+    this.expiry = setTimeout(() => { void this.sync(); }, delay);
+  }
+
+  /** A reload an earlier sync could not make (nginx was not running yet) is made once nginx is there. */
+  private async settle(): Promise<void> {
+    const settled = await this.options.target.settle?.();
+    if (settled === undefined) return;
+    this.metrics.reloads.inc({ result: settled.ok ? "reloaded" : "failed" });
+    if (settled.ok) this.options.logger.info({ server: this.options.target.server, detail: settled.detail }, "nginx reloaded: it now has the staples staged before it ran");
+    else {
+      this.metrics.error("NginxReloadFailed");
+      this.options.logger.error({ server: this.options.target.server, code: "NginxReloadFailed", reason: settled.detail }, "could not reload nginx");
+    }
   }
 
   /** A failed hand-over (HAProxy not up yet, a failed config test) is retried soon, then less and less often. */

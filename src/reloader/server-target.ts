@@ -32,4 +32,6 @@ export interface ServerTarget {
   readonly canWithdraw: boolean;
   previouslyInstalled(pair: StaplePair): Uint8Array | undefined;
   apply(changes: readonly StapleChange[]): Promise<ApplyReport>;
+  /** Finishes what an earlier batch could not (nginx: a reload before nginx ran); called at every sync. */
+  settle?(): Promise<{ readonly ok: boolean; readonly detail: string } | undefined>;
 }

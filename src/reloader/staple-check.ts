@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { readChain } from "../ocsp/chain.ts";
 import type { Certificate } from "../ocsp/certificate.ts";
 import { fail, isOcspError, messageOf } from "../ocsp/errors.ts";
@@ -26,20 +27,21 @@ export type StapleCheck =
  */
 export async function checkStaple(pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date): Promise<StapleCheck> {
   let der: Uint8Array | undefined;
+  const paths = consistentPaths(pair);
   try {
-    der = readOptional(pair.staplePath);
+    der = readOptional(paths.staplePath, MAX_STAPLE_BYTES);
   } catch (error) {
     return rejected(error);
   }
-  return der === undefined ? { kind: "missing" } : checkDer(der, pair, explicitIssuers, at);
+  return der === undefined ? { kind: "missing" } : checkDer(der, paths, explicitIssuers, at);
 }
 
 /** Verifies staple bytes already read (the nginx target's installed copy is re-checked this way). */
 export async function checkDer(der: Uint8Array, pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date): Promise<StapleCheck> {
   try {
-    const chainBytes = readOptional(pair.certPath) ?? fail("BadInput", `the certificate chain "${pair.certPath}" does not exist`);
+    const chainBytes = readOptional(pair.certPath, MAX_PEM_BYTES) ?? fail("BadInput", `the certificate chain "${pair.certPath}" does not exist`);
     const chain = readChain(chainBytes);
-    const caCrt = readOptional(pair.caCrtPath);
+    const caCrt = readOptional(pair.caCrtPath, MAX_PEM_BYTES);
     const issuer = await findIssuer(chain.leaf, {
       chain: chain.intermediates,
       caCrt: caCrt === undefined ? [] : readCertificates(caCrt, pair.caCrtPath),
@@ -47,6 +49,10 @@ export async function checkDer(der: Uint8Array, pair: StaplePair, explicitIssuer
     });
     if (der.length === 0) fail("MalformedResponse", `the staple "${pair.staplePath}" is empty`);
     const response = verifyResponse(der, { subject: chain.leaf, issuer: issuer.certificate, at });
+    // verifyResponse allows a few minutes of clock skew past nextUpdate; serving is stricter, as the operator's withdrawal is.
+    if (response.usableUntil <= at) {
+      return { kind: "rejected", reason: "Expired", message: `the staple's usable window ended at ${response.usableUntil.toISOString()}`, der };
+    }
     if (response.certStatus.kind === "unknown") {
       return { kind: "rejected", reason: "CertStatusUnknown", message: `the responder does not know serial ${response.serial}: an "unknown" answer is never stapled`, der };
     }
@@ -61,11 +67,41 @@ function rejected(error: unknown, der?: Uint8Array): StapleCheck {
   return { kind: "rejected", reason: isOcspError(error) ? error.code : "BadInput", message: messageOf(error), ...(der === undefined ? {} : { der }) };
 }
 
-/** The file's bytes, or undefined when it does not exist (a dangling kubelet symlink counts as absent). */
-function readOptional(path: string): Uint8Array | undefined {
+/** A Secret can hold at most 1 MiB; a staple is a few KiB. Anything bigger is not what was mounted. */
+const MAX_STAPLE_BYTES = 64 * 1024;
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/**
+ * The pair's paths, read through one `..data` target when the certificate and
+ * the staple share a kubelet volume: a swap between the two reads would pair
+ * an old staple with a new certificate (or the reverse) and refuse both.
+ */
+function consistentPaths(pair: StaplePair): StaplePair {
+  const dir = dirname(pair.certPath);
+  if (dirname(pair.staplePath) !== dir) return pair;
+  let data: string;
   try {
+    data = resolve(dir, readlinkSync(join(dir, "..data")));
+  } catch {
+    return pair;
+  }
+  const through = (path: string) => join(data, basename(path));
+  return { ...pair, certPath: through(pair.certPath), caCrtPath: through(pair.caCrtPath), staplePath: through(pair.staplePath) };
+}
+
+/**
+ * The file's bytes, or undefined when it does not exist (a dangling kubelet
+ * symlink counts as absent). Only a regular file of at most `maxBytes` is
+ * read: a FIFO would block the loop (and /healthz with it), a huge file its memory.
+ */
+function readOptional(path: string, maxBytes: number): Uint8Array | undefined {
+  try {
+    const stats = statSync(path);
+    if (!stats.isFile()) return fail("BadInput", `"${path}" is not a regular file`);
+    if (stats.size > maxBytes) return fail("BadInput", `"${path}" has ${stats.size} bytes, more than the ${maxBytes} a mounted ${maxBytes === MAX_STAPLE_BYTES ? "staple" : "certificate file"} can have`);
     return new Uint8Array(readFileSync(path));
   } catch (error) {
+    if (isOcspError(error)) throw error;
     if (error instanceof Error && "code" in error && (error.code === "ENOENT" || error.code === "ENOTDIR")) return undefined;
     return fail("BadInput", `cannot read "${path}" (${messageOf(error)})`, error);
   }

@@ -51,6 +51,7 @@ void describe("the Helm chart", () => {
     ["logLevel=loud", /logLevel/],
     ["watchNamespaces={Not_A_Namespace}", /watchNamespaces/],
     ["unknownValue=1", /unknownValue/],
+    ["companionWriteGuard.inPlaceKeys={tls.key}", /inPlaceKeys/],
   ];
   for (const [set, message] of refused) {
     void it(`the values schema refuses ${set}`, async () => {
@@ -65,10 +66,9 @@ void describe("the Helm chart", () => {
     assert.match(only(manifests, "CustomResourceDefinition").text, /helm\.sh\/resource-policy: keep/);
   });
 
-  void it("leaves the admission policy out on clusters older than 1.30, which lack the API", async () => {
-    const kinds = (await renderWith(["--kube-version", "1.29.4"])).map((m) => m.kind);
-    assert.ok(!kinds.includes("ValidatingAdmissionPolicy") && !kinds.includes("ValidatingAdmissionPolicyBinding"), kinds.join(", "));
-    assert.ok(kinds.includes("Deployment"));
+  void it("refuses clusters older than 1.30 (no ValidatingAdmissionPolicy, no native sidecars there) rather than install without its guard", async () => {
+    await assert.rejects(renderWith(["--kube-version", "1.29.4"]), /kubeVersion/);
+    assert.ok((await renderWith(["--kube-version", "1.30.0"])).some((m) => m.kind === "ValidatingAdmissionPolicy"));
   });
 
   void it("watchNamespaces: Roles in those namespaces only, nothing cluster-wide", async () => {

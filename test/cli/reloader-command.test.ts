@@ -15,6 +15,7 @@ const cases: { name: string; args: string[]; message: RegExp }[] = [
   { name: "both reload methods", args: ["--server", "nginx", "--cert", "a", "--staple", "b", "--nginx-pid-file", "p", "--nginx-reload-command", "nginx -s reload"], message: /not both/ },
   { name: "a bad interval", args: ["--server", "haproxy", "--cert", "a", "--staple", "b", "--interval", "0.1s"], message: /--interval must be between 1s and 10m/ },
   { name: "an unreadable --issuer", args: ["--server", "haproxy", "--cert", "a", "--staple", "b", "--issuer", "/nonexistent/issuer.pem"], message: /cannot read the issuer "\/nonexistent\/issuer.pem"/ },
+  { name: "a --cert that is not there", args: ["--server", "haproxy", "--cert", "/nonexistent/tls", "--staple", "b"], message: /--cert: "\/nonexistent\/tls" does not exist/ },
   { name: "a misspelt flag", args: ["--server", "haproxy", "--cert", "a", "--staple", "b", "--haproxy-sock", "s"], message: /Unknown option '--haproxy-sock'/ },
 ];
 

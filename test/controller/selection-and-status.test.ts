@@ -32,7 +32,7 @@ void describe("caching a TLS Secret", () => {
       metadata: { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", resourceVersion: "7" },
       data: { "tls.crt": Buffer.from("CERT").toString("base64"), "tls.key": Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64"), "ca.crt": Buffer.from("CA").toString("base64") },
     });
-    assert.deepEqual(cached, { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", tlsCrt: "CERT", caCrt: "CA", dataKeys: ["tls.crt", "tls.key", "ca.crt"], resourceVersion: "7" });
+    assert.deepEqual(cached, { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", tlsCrt: "CERT", caCrt: "CA", dataKeys: ["tls.crt", "tls.key", "ca.crt"], immutable: false, resourceVersion: "7" });
     // Only its name, in dataKeys: never the key itself, decoded or base64 ("LS0tLS1CRUdJTi" is "-----BEGIN").
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|LS0tLS1CRUdJTi/);
   });

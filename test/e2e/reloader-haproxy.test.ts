@@ -109,3 +109,37 @@ void describe("reloader --server haproxy: staples pushed over the runtime API", 
     assert.ok(lastPush !== undefined && Math.abs(lastPush - Date.now() / 1000) < 600);
   });
 });
+
+void describe("reloader --server haproxy: a HAProxy that started without a staple", { skip }, () => {
+  let fixture: ReloaderFixture;
+  let dir: string;
+  let volume: KubeletVolume;
+  let haproxy: RunningHaproxy;
+  let reloader: ReloaderProcess;
+
+  before(async () => {
+    fixture = await ReloaderFixture.create("rl-haproxy-late");
+    dir = await makeTempDir("rl-haproxy-late");
+    // The companion did not exist yet when the pod started: no tls.crt.ocsp in the volume.
+    volume = await KubeletVolume.create(join(dir, "tls"), { "tls.crt": fixture.chainPem, "tls.crt.key": fixture.leaf.keyPem });
+    haproxy = await startHaproxy({ crtPath: volume.path("tls.crt") });
+    reloader = await startReloaderProcess(["--server", "haproxy", "--cert", volume.path("tls.crt"), "--staple", volume.path("tls.crt.ocsp"), "--haproxy-socket", haproxy.socketPath, "--interval", "60s"]);
+  });
+  after(async () => {
+    await reloader.stop();
+    await haproxy.stop();
+    await fixture.cleanup();
+    await removeTempDir(dir);
+  });
+
+  void it("serves the first staple that appears, through a certificate transaction, and later ones by set ssl ocsp-response; same process", async () => {
+    assert.equal(await servedThisUpdate(haproxy.port), "none");
+    for (let round = 0; round < 2; round++) {
+      const staple = await fixture.staple();
+      await volume.update({ "tls.crt": fixture.chainPem, "tls.crt.key": fixture.leaf.keyPem, "tls.crt.ocsp": staple.der });
+      await waitFor(async () => ((await servedThisUpdate(haproxy.port)) === staple.thisUpdate ? true : undefined), `HAProxy to serve thisUpdate ${staple.thisUpdate}`);
+    }
+    assert.match(await haproxyCommand(haproxy.socketPath, "show info"), new RegExp(`^Pid: ${haproxy.pid}$`, "m"));
+    assert.equal(metricValue(await reloader.metrics(), 'ocsp_stapler_reloader_errors_total{reason="HaproxyPushFailed"}'), undefined, "no push failed");
+  });
+});

@@ -49,7 +49,8 @@ void describe("InPlace mode on a real API server", { timeout: 50 * 60_000 }, () 
   before(async () => {
     env = await KubeEnv.start(NS);
     rig = await OcspRig.start("in-place");
-    await env.applyConfig("gw", { secretSelector: { matchLabels: LABELS }, target: { mode: "InPlace", keys: KEYS } });
+    // A long retry: a write wrongly refused (a false TargetConflict after a renewal) would not heal within the test.
+    await env.applyConfig("gw", { secretSelector: { matchLabels: LABELS }, target: { mode: "InPlace", keys: KEYS }, refresh: { retry: { initial: "10m", max: "30m" } } });
     controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock: systemClock, random: Math.random, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
     await controller.start();
     const request = await new Watch(env.kubeConfig).watch(`/api/v1/namespaces/${NS}/secrets`, { fieldSelector: "metadata.name=gw-tls" }, (_type, object: V1Secret) => { versions.push(object); }, () => undefined);
@@ -137,5 +138,14 @@ void describe("InPlace mode on a real API server", { timeout: 50 * 60_000 }, () 
     const secret = await env.readSecret("foreign-tls");
     assert.equal(secret?.data?.[KEYS[0] ?? ""], b64("not ours"));
     assert.equal(secret.data[KEYS[1] ?? ""], undefined);
+  });
+
+  void it("an immutable TLS Secret: TargetConflict that says so, and no write attempted", async () => {
+    const body = env.tlsBody("frozen-tls", await rig.leaf("frozen"), rig.ca, LABELS);
+    body.immutable = true;
+    await env.core.createNamespacedSecret({ namespace: NS, body });
+    const entry = await env.entry("gw", "frozen-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "TargetConflict");
+    assert.match(entry.error.message ?? "", /immutable/);
   });
 });

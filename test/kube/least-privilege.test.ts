@@ -77,6 +77,8 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     await refused(["label", "secret", "web-tls", "-n", WATCHED, "stolen=yes"], /may create, change or delete only the companion Secrets/);
     await refused(["delete", "secret", "web-tls", "-n", WATCHED], /may create, change or delete only the companion Secrets/);
     await refused(["create", "secret", "generic", "planted", "-n", WATCHED, "--from-literal=a=b"], /may create, change or delete only the companion Secrets/);
+    // Labelled as a companion, but a TLS Secret of its own choosing: no.
+    await assert.rejects(asOperator(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/tls", metadata: { name: "planted-tls", namespace: WATCHED, labels: { "app.kubernetes.io/managed-by": "ocsp-stapler" } }, data: { "tls.crt": "", "tls.key": "" } })), /may create, change or delete only the companion Secrets/);
   });
 
   void it("InPlace: writes its staple key and annotations into a TLS Secret, and nothing else of it", async () => {
@@ -86,6 +88,10 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     await refused(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=json", "-p", '[{"op":"replace","path":"/data/tls.key","value":"eA=="}]'], ONLY_OURS);
     await refused(["label", "secret", "gw-tls", "-n", WATCHED, "app.kubernetes.io/managed-by=ocsp-stapler"], ONLY_OURS);
     await refused(["annotate", "secret", "gw-tls", "-n", WATCHED, "someone-else/annotation=x"], ONLY_OURS);
+    // Keystores beside the certificate (cert-manager's keystore.p12, key.der) are as protected as tls.key.
+    await refused(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=merge", "-p", '{"data":{"keystore.p12":"eA=="}}'], ONLY_OURS);
+    // An immutable Secret could never be renewed again.
+    await refused(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=merge", "-p", '{"immutable":true}'], ONLY_OURS);
     // Its own annotations and staple keys it may change (the policy's other half, shown to work).
     await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe=x"]);
     await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe-"]);

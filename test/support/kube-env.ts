@@ -19,7 +19,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   throw new Error(`timed out after ${seconds}s waiting for ${what}`);
 }
 
-export interface StatusEntry { name: string; error?: { code: string }; certStatus?: string; nextUpdate?: string; staple?: string }
+export interface StatusEntry { name: string; error?: { code: string; message?: string }; certStatus?: string; nextUpdate?: string; staple?: string }
 export interface ConfigStatus { selected?: number; stapled?: number; failing?: number; conditions?: { type: string; status: string; reason: string }[]; secrets?: StatusEntry[] }
 
 /**
