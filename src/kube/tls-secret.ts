@@ -1,3 +1,4 @@
+import { parseResponse } from "../ocsp/response-parser.ts";
 import { ANNOTATION, PROTECTED_KEYS } from "./metadata-keys.ts";
 
 /**
@@ -68,11 +69,17 @@ export function toTlsSecret(raw: unknown): TlsSecret | undefined {
   };
 }
 
-/** Only what the staple-keys annotation names is kept: other data (tls.key above all) never reaches the cache. */
+/**
+ * Only what the staple-keys annotation names is kept, and of that only what is
+ * an OCSP response: the annotation is just text on the Secret (copied with
+ * it, or edited), and other data (tls.key, key.der, keystores) must never
+ * reach the cache nor be taken for ours.
+ */
 function inPlaceStaple(annotations: Record<string, string>, data: Record<string, unknown>): { inPlace?: InPlaceStaple } {
   const listed = annotations[ANNOTATION.stapleKeys];
   if (listed === undefined) return {};
-  const keys = listed.split(",").map((key) => key.trim()).filter((key) => key !== "" && !PROTECTED_KEYS.includes(key));
+  const keys = listed.split(",").map((key) => key.trim())
+    .filter((key) => key !== "" && !PROTECTED_KEYS.includes(key) && (data[key] === undefined || isOcspResponse(data[key])));
   const present = keys.flatMap((key) => { const value = data[key]; return typeof value === "string" ? [[key, value] as const] : []; });
   return {
     inPlace: {
@@ -96,4 +103,15 @@ export function isStringMap(value: unknown): value is Record<string, string> {
 export function timestamp(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   return typeof value === "string" ? value : "";
+}
+
+/** Whether a data value is base64 of an OCSP response (whatever it answers). */
+function isOcspResponse(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    parseResponse(new Uint8Array(Buffer.from(value, "base64")));
+    return true;
+  } catch {
+    return false;
+  }
 }

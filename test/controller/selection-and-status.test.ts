@@ -5,6 +5,7 @@ import { selectingConfigs } from "../../src/controller/ownership.ts";
 import { selectorMatches, type LabelSelector } from "../../src/kube/label-selector.ts";
 import { toStapleConfig } from "../../src/kube/staple-config.ts";
 import { toTlsSecret } from "../../src/kube/tls-secret.ts";
+import { vector } from "../support/vectors.ts";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 
@@ -37,13 +38,15 @@ void describe("caching a TLS Secret", () => {
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|LS0tLS1CRUdJTi/);
   });
 
-  void it("keeps an InPlace staple: only the keys its annotation lists, never tls.key even if listed", () => {
+  void it("keeps an InPlace staple: only keys its annotation lists that hold an OCSP response, never tls.key nor other data", () => {
+    const staple = Buffer.from(vector("botan/resp2.der")).toString("base64");
+    const pkcs8 = Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64");
     const cached = toTlsSecret({
       type: "kubernetes.io/tls",
-      metadata: { namespace: "shop", name: "web-tls", uid: "u1", annotations: { "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.key,gone", "ocsp-stapler.io/cert-sha256": "abc", "other/annotation": "x" } },
-      data: { "tls.crt": "", "tls.key": Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64"), "tls.ocsp-staple": "U1RBUExF", "unrelated": "eA==" },
+      metadata: { namespace: "shop", name: "web-tls", uid: "u1", annotations: { "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.key,key.der,gone", "ocsp-stapler.io/cert-sha256": "abc", "other/annotation": "x" } },
+      data: { "tls.crt": "", "tls.key": pkcs8, "key.der": pkcs8, "tls.ocsp-staple": staple, "unrelated": "eA==" },
     });
-    assert.deepEqual(cached?.inPlace, { keys: ["tls.ocsp-staple", "gone"], data: { "tls.ocsp-staple": "U1RBUExF" }, certificateSha256: "abc", annotations: { "ocsp-stapler.io/cert-sha256": "abc", "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.key,gone" } });
+    assert.deepEqual(cached?.inPlace, { keys: ["tls.ocsp-staple", "gone"], data: { "tls.ocsp-staple": staple }, certificateSha256: "abc", annotations: { "ocsp-stapler.io/cert-sha256": "abc", "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.key,key.der,gone" } });
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|LS0tLS1CRUdJTi|eA==/);
   });
 
