@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -27,9 +27,27 @@ export function staplePair(name: string, cert: string, staple: string): StaplePa
   return { name, certPath, caCrtPath: join(dirname(certPath), "ca.crt"), staplePath: staple };
 }
 
-/** The directories whose entries decide what a pair reads: watched for the kubelet's `..data` swap. */
+/**
+ * The directories whose entries decide what a pair reads: watched for the
+ * kubelet's `..data` swap. A file in a subdirectory of a volume (a projected
+ * item path like `ocsp/tls.ocsp`) sits behind a symlink into the timestamped
+ * directory, which a watch would follow and lose at the first swap: the
+ * volume's root, where `..data` is, is watched too.
+ */
 export function watchedEntries(pair: StaplePair): { dir: string; entry: string }[] {
-  return [pair.certPath, pair.caCrtPath, pair.staplePath].map((path) => ({ dir: dirname(path), entry: basename(path) }));
+  return [pair.certPath, pair.caCrtPath, pair.staplePath].flatMap((path) => {
+    const own = { dir: dirname(path), entry: basename(path) };
+    const root = volumeRoot(dirname(own.dir));
+    return root === undefined ? [own] : [own, { dir: root, entry: "..data" }];
+  });
+}
+
+/** The nearest directory at or above `dir` that holds a kubelet `..data` link, if any. */
+function volumeRoot(dir: string): string | undefined {
+  for (let current = dir; current !== dirname(current); current = dirname(current)) {
+    if (existsSync(join(current, "..data"))) return current;
+  }
+  return undefined;
 }
 
 function isDirectory(path: string): boolean {
