@@ -189,7 +189,8 @@ export class SecretReconciler {
         return;
       }
       if (written.result === "conflict") {
-        // Retried with backoff: the foreign Secret may be removed, and we do not watch Secrets we do not manage.
+        // Retried with backoff: the foreign Secret may be removed (we do not watch Secrets we do not manage),
+        // or the rule that refused the write (RBAC, the admission policy's key list) may be changed.
         const failures = (this.states.get(key)?.failures ?? 0) + 1;
         const retryAt = new Date(context.now.getTime() + retryDelayMs(failures, owner.policy, this.deps.random));
         log.warn({ reason: written.reason }, written.message);

@@ -16,7 +16,7 @@ export interface StoredStaple {
 export type StoreWriteOutcome =
   | { readonly result: "written" | "unchanged" }
   | { readonly result: "stale" }
-  | { readonly result: "conflict"; readonly reason: "TargetConflict"; readonly message: string };
+  | { readonly result: "conflict"; readonly reason: "TargetConflict" | "WriteRefused"; readonly message: string };
 
 /**
  * Where one TLS Secret's staple lives, by `target.mode`: a companion Secret of
@@ -97,7 +97,8 @@ class InPlaceStore implements StapleStore {
     if (this.secret.immutable) {
       return { result: "conflict", reason: "TargetConflict", message: `Secret ${this.secret.namespace}/${this.secret.name} is immutable: InPlace mode cannot add a staple to it; use Companion mode` };
     }
-    return writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, this.keys, staple);
+    const outcome = await writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, this.keys, staple);
+    return outcome.result === "refused" ? { result: "conflict", reason: "WriteRefused", message: outcome.message } : outcome;
   }
 
   async remove(): Promise<boolean> {

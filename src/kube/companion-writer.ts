@@ -1,8 +1,9 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import type { CompanionSecretBody } from "./companion-secret.ts";
 import { FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
+import { writeRefusal } from "./write-refusal.ts";
 
-export type WriteOutcome = { readonly result: "written" | "unchanged" } | { readonly result: "conflict"; readonly reason: "TargetConflict"; readonly message: string };
+export type WriteOutcome = { readonly result: "written" | "unchanged" } | { readonly result: "conflict"; readonly reason: "TargetConflict" | "WriteRefused"; readonly message: string };
 
 /**
  * Writes a companion Secret by server-side apply (field manager
@@ -22,7 +23,13 @@ export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody):
     }
     if (holdsAll(existing, body)) return { result: "unchanged" };
   }
-  await api.patchNamespacedSecret({ name, namespace, body, fieldManager: FIELD_MANAGER, force: true }, setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply));
+  try {
+    await api.patchNamespacedSecret({ name, namespace, body, fieldManager: FIELD_MANAGER, force: true }, setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply));
+  } catch (error) {
+    const refusal = writeRefusal(error);
+    if (refusal === undefined) throw error;
+    return { result: "conflict", reason: "WriteRefused", message: `Secret ${namespace}/${name}: ${refusal}` };
+  }
   return { result: "written" };
 }
 

@@ -2,13 +2,14 @@ import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1S
 import type { StapleToWrite } from "./companion-secret.ts";
 import { holdsInPlace, inPlaceApplyBody, inPlaceRemovalPatch, type InPlaceSecret } from "./in-place-staple.ts";
 import { FIELD_MANAGER } from "./metadata-keys.ts";
+import { writeRefusal } from "./write-refusal.ts";
 import type { InPlaceStaple } from "./tls-secret.ts";
 
 /**
  * `stale`: the Secret changed (or went) since it was read, so nothing was
  * written; the change brings the Secret back to the queue with fresh data.
  */
-export type InPlaceWriteOutcome = { readonly result: "written" | "unchanged" | "stale" };
+export type InPlaceWriteOutcome = { readonly result: "written" | "unchanged" | "stale" } | { readonly result: "refused"; readonly message: string };
 export type InPlaceRemoveOutcome = { readonly result: "stale" } | { readonly result: "removed"; readonly resourceVersion: string };
 
 /** Writes our keys and annotations into the TLS Secret by a guarded server-side apply. */
@@ -20,6 +21,8 @@ export async function writeInPlace(api: CoreV1Api, secret: InPlaceSecret, stored
   } catch (error) {
     // Only a failed precondition means "changed meanwhile"; anything else (422: invalid) is an error, not a reason to retry at once.
     if (error instanceof ApiException && (error.code === 404 || error.code === 409)) return { result: "stale" };
+    const refusal = writeRefusal(error);
+    if (refusal !== undefined) return { result: "refused", message: `Secret ${secret.namespace}/${secret.name}: ${refusal}` };
     throw error;
   }
 }

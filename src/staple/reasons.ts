@@ -20,4 +20,6 @@ export type StapleReason =
   | "CertificateChanged"
   /** The companion Secret's name is taken by a Secret the operator does not manage: never overwritten. */
   | "TargetConflict"
+  /** The API server refused the write for good (RBAC, the chart's admission policy, validation): retried with backoff. */
+  | "WriteRefused"
   | OcspErrorCode;

@@ -45,6 +45,7 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     rig = await OcspRig.start("least-privilege");
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
     await env.applyConfig("gw", { secretSelector: { matchLabels: IN_PLACE_LABELS }, target: { mode: "InPlace", keys: ["tls.ocsp-staple"] } });
+    await env.applyConfig("custom", { secretSelector: { matchLabels: { custom: "yes" } }, target: { mode: "InPlace", keys: ["custom.staple"] } });
     await env.createTls("private-tls", await rig.leaf("private"), rig.ca, LABELS, "elsewhere");
     const kubeConfig = new PooledKubeConfig();
     kubeConfig.loadFromFile(operatorKubeconfig);
@@ -95,6 +96,14 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     // Its own annotations and staple keys it may change (the policy's other half, shown to work).
     await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe=x"]);
     await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe-"]);
+  });
+
+  void it("InPlace with a key the policy does not list: WriteRefused in the status, naming the rule, and the Secret untouched", async () => {
+    await env.createTls("custom-tls", await rig.leaf("custom"), rig.ca, { custom: "yes" });
+    const entry = await env.entry("custom", "custom-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "WriteRefused");
+    assert.match(entry.error.message ?? "", /staple keys \(companionWriteGuard\.inPlaceKeys\)/);
+    assert.equal((await env.readSecret("custom-tls"))?.data?.["custom.staple"], undefined);
   });
 
   void it("cannot write anything else: configs' specs, other kinds, Leases outside its namespace, RBAC", async () => {
