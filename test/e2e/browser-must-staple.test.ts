@@ -7,15 +7,14 @@
 // MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING. Firefox's own OCSP
 // fetching is off, so only the staple decides.
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { certutilBinary, firefoxBinary, FIREFOX_APT_PACKAGES, visitInFirefox } from "../support/firefox.ts";
-import { freePort } from "../support/free-port.ts";
+import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
 import { nginxBinary, startNginx, type RunningNginx } from "../support/nginx.ts";
-import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
-import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
-import { runCli } from "../support/run-cli.ts";
+import type { OpensslResponder } from "../support/openssl-responder.ts";
+import type { Issued, TestCa } from "../support/pki.ts";
 import { makeTempDir } from "../support/tmp.ts";
 
 // Firefox ESR, NSS's certutil and nginx come from Debian's packages; .ci/run
@@ -31,8 +30,8 @@ const skip = missing.length > 0 && process.env.CI === undefined ? `not installed
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 void describe("Firefox and a must-staple certificate", { skip, timeout: 120_000 }, () => {
+  let chain: CliStapledChain;
   let root: TestCa;
-  let intermediate: TestCa;
   let leaf: Issued;
   let responder: OpensslResponder;
   let staplePath: string;
@@ -41,18 +40,10 @@ void describe("Firefox and a must-staple certificate", { skip, timeout: 120_000 
   let screenshots: string;
 
   before(async () => {
-    root = await createRootCa({ name: "browser-root", key: "p256" });
-    intermediate = await root.issueIntermediate({ name: "browser-int" });
-    const port = await freePort();
-    leaf = await intermediate.issue({ commonName: "localhost", ocspUrl: `http://127.0.0.1:${port}/`, mustStaple: true, san: ["DNS:localhost", "IP:127.0.0.1"] });
-    responder = await startOpensslResponder({ ca: intermediate, indexPath: await intermediate.writeIndex([goodEntry(leaf)]), port, nextUpdateDays: 7 });
-    const chainPath = join(intermediate.dir, "tls.crt");
-    staplePath = join(intermediate.dir, "tls.ocsp");
-    await writeFile(chainPath, leaf.certPem + intermediate.certPem);
-    const fetched = await runCli(["fetch", "--cert", chainPath, "--out", staplePath, "--json"]);
-    assert.equal(fetched.status, 0, fetched.stdout + fetched.stderr);
-    stapled = await startNginx({ certPath: chainPath, keyPath: leaf.keyPath, stapleFile: staplePath });
-    unstapled = await startNginx({ certPath: chainPath, keyPath: leaf.keyPath });
+    chain = await cliStapledChain("browser", { rootKey: "p256", leaf: { mustStaple: true, san: ["DNS:localhost", "IP:127.0.0.1"] } });
+    ({ root, leaf, responder, staplePath } = chain);
+    stapled = await startNginx({ certPath: chain.chainPath, keyPath: leaf.keyPath, stapleFile: staplePath });
+    unstapled = await startNginx({ certPath: chain.chainPath, keyPath: leaf.keyPath });
     // Kept after the run, so a person can look at what the browser showed.
     screenshots = await makeTempDir("browser-screenshots");
   });
@@ -60,8 +51,7 @@ void describe("Firefox and a must-staple certificate", { skip, timeout: 120_000 
   after(async () => {
     await stapled.stop();
     await unstapled.stop();
-    await responder.stop();
-    await root.cleanup();
+    await chain.cleanup();
   });
 
   void it("loads the page when nginx staples the response our CLI fetched", async () => {

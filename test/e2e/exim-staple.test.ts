@@ -16,11 +16,10 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect as connectTls } from "node:tls";
 import { eximBinary, ocspFileIfExists, startExim, type RunningExim } from "../support/exim.ts";
-import { freePort } from "../support/free-port.ts";
+import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
-import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
 import { runOpenssl } from "../support/pki-openssl.ts";
-import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+import type { Issued, TestCa } from "../support/pki.ts";
 import { runCli } from "../support/run-cli.ts";
 
 // Exim comes from Debian's packages (exim4-daemon-light). Outside CI a missing
@@ -28,26 +27,18 @@ import { runCli } from "../support/run-cli.ts";
 const skip = eximBinary() === undefined && process.env.CI === undefined ? "Exim is not installed (apt-get install exim4-daemon-light)" : false;
 
 void describe("a staple fetched by the CLI, served by Exim after STARTTLS", { skip }, () => {
+  let chain: CliStapledChain;
   let root: TestCa;
   let intermediate: TestCa;
   let leaf: Issued;
-  let responder: OpensslResponder;
   let chainPath: string;
   let staplePath: string;
   let stapled: RunningExim;
   let unstapled: RunningExim;
 
   before(async () => {
-    root = await createRootCa({ name: "exim-root", key: "rsa2048" });
-    intermediate = await root.issueIntermediate({ name: "exim-int", key: "p256" });
-    const port = await freePort();
-    leaf = await intermediate.issue({ commonName: "localhost", ocspUrl: `http://127.0.0.1:${String(port)}/` });
-    responder = await startOpensslResponder({ ca: intermediate, indexPath: await intermediate.writeIndex([goodEntry(leaf)]), port, nextUpdateDays: 7 });
-    chainPath = join(intermediate.dir, "tls.crt");
-    staplePath = join(intermediate.dir, "tls.ocsp");
-    await writeFile(chainPath, leaf.certPem + intermediate.certPem);
-    const fetched = await runCli(["fetch", "--cert", chainPath, "--out", staplePath, "--json"]);
-    assert.equal(fetched.status, 0, fetched.stdout + fetched.stderr);
+    chain = await cliStapledChain("exim", { rootKey: "rsa2048" });
+    ({ root, intermediate, leaf, chainPath, staplePath } = chain);
     stapled = await startExim({ certPath: chainPath, keyPath: leaf.keyPath, ocspFile: staplePath });
     unstapled = await startExim({ certPath: chainPath, keyPath: leaf.keyPath });
   });
@@ -56,8 +47,7 @@ void describe("a staple fetched by the CLI, served by Exim after STARTTLS", { sk
     // Each may be unset when before() failed part-way.
     await (stapled as RunningExim | undefined)?.stop();
     await (unstapled as RunningExim | undefined)?.stop();
-    await (responder as OpensslResponder | undefined)?.stop();
-    await (root as TestCa | undefined)?.cleanup();
+    await (chain as CliStapledChain | undefined)?.cleanup();
   });
 
   for (const version of ["-tls1_2", "-tls1_3"]) {

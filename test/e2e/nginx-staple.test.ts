@@ -3,14 +3,12 @@
 // ssl_stapling_file; `openssl s_client -status` and `ocsp-stapler check` read
 // it back from the handshake.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
 import { freePort } from "../support/free-port.ts";
 import { nginxBinary, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
-import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
-import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+import type { Issued } from "../support/pki.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 
 // nginx comes from Debian's packages; .ci/run installs it. Outside CI a missing
@@ -18,26 +16,16 @@ import { jsonOf, runCli } from "../support/run-cli.ts";
 const skip = nginxBinary() === undefined && process.env.CI === undefined ? "nginx is not installed (apt-get install nginx-light)" : false;
 
 void describe("a staple fetched by the CLI, served by nginx", { skip }, () => {
-  let root: TestCa;
-  let intermediate: TestCa;
+  let chain: CliStapledChain;
   let leaf: Issued;
-  let responder: OpensslResponder;
   let chainPath: string;
   let staplePath: string;
   let stapled: RunningNginx;
   let unstapled: RunningNginx;
 
   before(async () => {
-    root = await createRootCa({ name: "nginx-root", key: "rsa2048" });
-    intermediate = await root.issueIntermediate({ name: "nginx-int", key: "p256" });
-    const port = await freePort();
-    leaf = await intermediate.issue({ commonName: "localhost", ocspUrl: `http://127.0.0.1:${port}/` });
-    responder = await startOpensslResponder({ ca: intermediate, indexPath: await intermediate.writeIndex([goodEntry(leaf)]), port, nextUpdateDays: 7 });
-    chainPath = join(intermediate.dir, "tls.crt");
-    staplePath = join(intermediate.dir, "tls.ocsp");
-    await writeFile(chainPath, leaf.certPem + intermediate.certPem);
-    const fetched = await runCli(["fetch", "--cert", chainPath, "--out", staplePath, "--json"]);
-    assert.equal(fetched.status, 0, fetched.stdout + fetched.stderr);
+    chain = await cliStapledChain("nginx", { rootKey: "rsa2048" });
+    ({ leaf, chainPath, staplePath } = chain);
     stapled = await startNginx({ certPath: chainPath, keyPath: leaf.keyPath, stapleFile: staplePath });
     unstapled = await startNginx({ certPath: chainPath, keyPath: leaf.keyPath });
   });
@@ -45,8 +33,7 @@ void describe("a staple fetched by the CLI, served by nginx", { skip }, () => {
   after(async () => {
     await stapled.stop();
     await unstapled.stop();
-    await responder.stop();
-    await root.cleanup();
+    await chain.cleanup();
   });
 
   for (const version of ["-tls1_2", "-tls1_3"]) {
