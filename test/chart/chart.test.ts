@@ -3,11 +3,16 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { loadAllYaml } from "@kubernetes/client-node";
+import { parser as promql } from "@prometheus-io/lezer-promql";
 import { CHART, helm } from "../support/helm.ts";
 import { INSTALL_MANIFEST, renderInstallManifest } from "../../scripts/render-manifests.ts";
 
 /** One rendered document: enough to find it and to read its text. */
 interface Rendered { readonly kind: string; readonly name: string; readonly namespace?: string; readonly text: string }
+
+/** Where the operator's metrics are defined: every metric an alert uses must be named there. */
+const METRICS_SOURCE = readFileSync(new URL("../../src/observe/metrics.ts", import.meta.url), "utf8");
 
 async function render(...sets: string[]): Promise<Rendered[]> {
   return renderWith(sets.flatMap((set) => ["--set", set]));
@@ -69,6 +74,21 @@ void describe("the Helm chart", () => {
   void it("refuses clusters older than 1.30 (no ValidatingAdmissionPolicy, no native sidecars there) rather than install without its guard", async () => {
     await assert.rejects(renderWith(["--kube-version", "1.29.4"]), /kubeVersion/);
     assert.ok((await renderWith(["--kube-version", "1.30.0"])).some((m) => m.kind === "ValidatingAdmissionPolicy"));
+  });
+
+  void it("the optional PrometheusRule: three alerts, each expression valid PromQL, Prometheus's templates left for Prometheus", async () => {
+    const rule = loadAllYaml(only(await render("metrics.prometheusRule.enabled=true"), "PrometheusRule").text)[0] as { spec: { groups: { rules: { alert: string; expr: string; annotations: Record<string, string> }[] }[] } };
+    const rules = rule.spec.groups.flatMap((group) => group.rules);
+    assert.deepEqual(rules.map((entry) => entry.alert), ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing"]);
+    for (const entry of rules) {
+      let errors = 0;
+      promql.parse(entry.expr).iterate({ enter: (node) => { if (node.type.isError) errors++; } });
+      assert.equal(errors, 0, `${entry.alert}: ${entry.expr}`);
+      const metrics = [...entry.expr.matchAll(/ocsp_stapler_\w+/g)].map((match) => match[0]);
+      assert.ok(metrics.length > 0, "it alerts on the operator's own metrics");
+      for (const metric of metrics) assert.ok(METRICS_SOURCE.includes(`"${metric}"`), `${entry.alert}: the operator exports ${metric}`);
+    }
+    assert.match(rules[0]?.annotations.summary ?? "", /\{\{ \$labels\.namespace \}\}\/\{\{ \$labels\.secret \}\}/);
   });
 
   void it("watchNamespaces: Roles in those namespaces only, nothing cluster-wide", async () => {

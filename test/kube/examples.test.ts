@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { KubeEnv } from "../support/kube-env.ts";
-import { GATEWAY_CRD_NAMES, gatewayCrdFiles } from "../support/gateway-crds.ts";
+import { crdFiles, crdNames } from "../support/third-party-crds.ts";
 
 const EXAMPLES = new URL("../../manifests/examples/", import.meta.url);
 const FILES = readdirSync(EXAMPLES).filter((name) => name.endsWith(".yaml")).sort();
@@ -34,8 +34,8 @@ void describe("the examples in manifests/examples on a real API server", { timeo
 
   before(async () => {
     env = await KubeEnv.start("examples");
-    for (const crd of await gatewayCrdFiles()) await env.kubectl(["apply", "--server-side", "-f", crd]);
-    await env.kubectl(["wait", "--for=condition=Established", "--timeout=60s", ...GATEWAY_CRD_NAMES.map((name) => `crd/${name}`)]);
+    for (const crd of await crdFiles("gateways")) await env.kubectl(["apply", "--server-side", "-f", crd]);
+    await env.kubectl(["wait", "--for=condition=Established", "--timeout=60s", ...crdNames("gateways").map((name) => `crd/${name}`)]);
   });
   after(async () => {
     await env.stop();

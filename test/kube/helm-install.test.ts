@@ -9,6 +9,7 @@ import { CHART, helm } from "../support/helm.ts";
 import { userShell } from "../support/kube-tools.ts";
 import { createRootCa, type TestCa } from "../support/pki.ts";
 import { readmeCommands } from "../support/readme.ts";
+import { crdFiles, crdNames } from "../support/third-party-crds.ts";
 
 /** Splits a README section into exactly `count` commands, so an added or dropped command is noticed here. */
 function section(heading: string, count: number): string[] {
@@ -30,6 +31,9 @@ void describe("installing with the README's commands on a real API server", { ti
     // The namespace controller (in kube-controller-manager) finishes `kubectl delete` of the namespace.
     env = await KubeEnv.start("default", { installCrd: false, garbageCollector: true });
     for (const namespace of ["ops", "shop", "web"]) await env.kubectl(["create", "namespace", namespace]);
+    // The Prometheus Operator's CRDs, for the optional ServiceMonitor and PrometheusRule.
+    for (const crd of await crdFiles("monitoring")) await env.kubectl(["apply", "--server-side", "-f", crd]);
+    await env.kubectl(["wait", "--for=condition=Established", "--timeout=60s", ...crdNames("monitoring").map((name) => `crd/${name}`)]);
     ca = await createRootCa({ name: "install", key: "p256" });
     await env.createTls("web-tls", await ca.issue({ commonName: "web.example", ocspUrl: "http://127.0.0.1:9/" }), ca, {}, "shop");
   });
@@ -41,6 +45,7 @@ void describe("installing with the README's commands on a real API server", { ti
   const dryRuns: [string, string[]][] = [
     ["default values", []],
     ["watchNamespaces, two replicas, a PodDisruptionBudget, no CRD", ["--set", "watchNamespaces={shop,web}", "--set", "replicas=2", "--set", "podDisruptionBudget.enabled=true", "--set", "crds.install=false", "--set", "logLevel=debug"]],
+    ["a ServiceMonitor and a PrometheusRule", ["--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true"]],
   ];
   for (const [name, sets] of dryRuns) {
     void it(`the API server accepts the rendered chart (${name}) in a server-side dry run`, async () => {
@@ -48,6 +53,10 @@ void describe("installing with the README's commands on a real API server", { ti
       // A server-side dry run validates every object (RBAC, the Deployment, the CRD) and stores none.
       const applied = await env.kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
       assert.match(applied, /deployment\.apps\/rel-ocsp-stapler created \(server dry run\)/);
+      if (sets.includes("metrics.prometheusRule.enabled=true")) {
+        assert.match(applied, /servicemonitor\.monitoring\.coreos\.com\/rel-ocsp-stapler created \(server dry run\)/);
+        assert.match(applied, /prometheusrule\.monitoring\.coreos\.com\/rel-ocsp-stapler created \(server dry run\)/);
+      }
     });
   }
 

@@ -1,10 +1,12 @@
 /**
- * The third-party CRDs the examples in manifests/examples/ need, so that a
- * server-side dry run can validate them on the test API server: the Gateway
- * API's Gateway and GatewayClass (standard channel) and Istio's Gateway.
- * Fetched once from the Go module proxy (each project publishes its CRDs in
- * its Go module) and cached under node_modules/.cache; nothing is verified
- * beyond that the expected files are in the archive.
+ * Third-party CRDs, so that a server-side dry run can validate objects of
+ * their kinds on the test API server: for the examples in manifests/examples/,
+ * the Gateway API's Gateway and GatewayClass (standard channel) and Istio's
+ * Gateway; for the chart's optional monitoring objects, the Prometheus
+ * Operator's ServiceMonitor and PrometheusRule. Fetched once from the Go
+ * module proxy (each project publishes its CRDs in its Go module) and cached
+ * under node_modules/.cache; nothing is verified beyond that the expected
+ * files are in the archive.
  */
 import { execFile } from "node:child_process";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
@@ -19,8 +21,11 @@ const PROXY = "https://proxy.golang.org";
 
 export const GATEWAY_API_VERSION = "v1.7.0";
 export const ISTIO_API_VERSION = "v1.32.0";
+export const PROMETHEUS_OPERATOR_VERSION = "v0.85.0";
 
 interface Source {
+  /** Which set of CRDs this source belongs to. */
+  readonly set: CrdSet;
   readonly module: string;
   readonly version: string;
   /** Path inside the module → the CRD names (metadata.name) to keep from it. */
@@ -29,6 +34,7 @@ interface Source {
 
 const SOURCES: readonly Source[] = [
   {
+    set: "gateways",
     module: "sigs.k8s.io/gateway-api",
     version: GATEWAY_API_VERSION,
     files: {
@@ -37,14 +43,29 @@ const SOURCES: readonly Source[] = [
     },
   },
   {
+    set: "gateways",
     module: "istio.io/api",
     version: ISTIO_API_VERSION,
     files: { "kubernetes/customresourcedefinitions.gen.yaml": ["gateways.networking.istio.io"] },
   },
+  {
+    set: "monitoring",
+    module: "github.com/prometheus-operator/prometheus-operator",
+    version: PROMETHEUS_OPERATOR_VERSION,
+    files: {
+      "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml": ["servicemonitors.monitoring.coreos.com"],
+      "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml": ["prometheusrules.monitoring.coreos.com"],
+    },
+  },
 ];
 
-/** Every CRD the examples need, by name (for `kubectl wait crd/<name>`). */
-export const GATEWAY_CRD_NAMES: readonly string[] = SOURCES.flatMap((source) => Object.values(source.files).flat());
+/** `gateways`: what the examples' gateways need; `monitoring`: what the chart's ServiceMonitor and PrometheusRule need. */
+export type CrdSet = "gateways" | "monitoring";
+
+/** The CRDs of a set, by name (for `kubectl wait crd/<name>`). */
+export function crdNames(set: CrdSet): string[] {
+  return SOURCES.filter((source) => source.set === set).flatMap((source) => Object.values(source.files).flat());
+}
 
 /** The one document of a multi-document YAML stream that defines the CRD `name`. */
 function crdDocument(yaml: string, name: string): string {
@@ -62,7 +83,7 @@ async function fetchSource(source: Source): Promise<void> {
   const url = `${PROXY}/${source.module}/@v/${source.version}.zip`;
   const response = await fetch(url);
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
-  const work = await makeTempDir("gateway-crds");
+  const work = await makeTempDir("third-party-crds");
   try {
     const zip = join(work, "module.zip");
     await writeFile(zip, Buffer.from(await response.arrayBuffer()));
@@ -82,10 +103,10 @@ async function fetchSource(source: Source): Promise<void> {
   }
 }
 
-/** Paths of the cached CRD files, fetching whatever is missing. */
-export async function gatewayCrdFiles(): Promise<string[]> {
+/** Paths of a set's cached CRD files, fetching whatever is missing. */
+export async function crdFiles(set: CrdSet): Promise<string[]> {
   const paths: string[] = [];
-  for (const source of SOURCES) {
+  for (const source of SOURCES.filter((candidate) => candidate.set === set)) {
     const wanted = Object.values(source.files).flat().map((name) => cachePath(source, name));
     const present = await Promise.all(wanted.map((path) => access(path).then(() => true, () => false)));
     if (!present.every(Boolean)) await fetchSource(source);
