@@ -10,22 +10,18 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { certutilBinary, firefoxBinary, FIREFOX_APT_PACKAGES, visitInFirefox } from "../support/firefox.ts";
+import { visitInFirefox } from "../support/firefox.ts";
 import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
-import { nginxBinary, startNginx, type RunningNginx } from "../support/nginx.ts";
+import { startNginx, type RunningNginx } from "../support/nginx.ts";
 import type { OpensslResponder } from "../support/openssl-responder.ts";
 import type { Issued, TestCa } from "../support/pki.ts";
+import { CERTUTIL, FIREFOX, NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { makeTempDir } from "../support/tmp.ts";
 
 // Firefox ESR, NSS's certutil and nginx come from Debian's packages; .ci/run
 // installs them. Outside CI a missing one skips these tests (with the
 // reason); in CI it fails them.
-const missing = [
-  ...(firefoxBinary() === undefined ? ["firefox-esr"] : []),
-  ...(certutilBinary() === undefined ? ["certutil (libnss3-tools)"] : []),
-  ...(nginxBinary() === undefined ? ["nginx (nginx-light)"] : []),
-];
-const skip = missing.length > 0 && process.env.CI === undefined ? `not installed: ${missing.join(", ")} (apt-get install ${FIREFOX_APT_PACKAGES} nginx-light)` : false;
+const skip = skipUnlessInstalled(FIREFOX, CERTUTIL, NGINX);
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -13,13 +13,13 @@ import { freePort } from "../support/free-port.ts";
 import { haproxyBinary } from "../support/haproxy.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { nginxBinary } from "../support/nginx.ts";
+import { NGINX, HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
 import { stopProcess, waitListening } from "../support/server-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
-const missing = [nginxBinary() === undefined ? "nginx" : "", haproxyBinary() === undefined ? "haproxy" : ""].filter((name) => name !== "");
-const skip = missing.length > 0 && process.env.CI === undefined ? `not installed: ${missing.join(", ")}` : false;
+const skip = skipUnlessInstalled(NGINX, HAPROXY);
 
 /** An example's ConfigMap file and the reloader container's arguments. */
 async function example(file: string, configKey: string): Promise<{ config: string; reloaderArgs: string[] }> {

@@ -15,16 +15,17 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect as connectTls } from "node:tls";
-import { eximBinary, ocspFileIfExists, startExim, type RunningExim } from "../support/exim.ts";
+import { ocspFileIfExists, startExim, type RunningExim } from "../support/exim.ts";
 import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { runOpenssl } from "../support/pki-openssl.ts";
 import type { Issued, TestCa } from "../support/pki.ts";
+import { EXIM, skipUnlessInstalled } from "../support/programs.ts";
 import { runCli } from "../support/run-cli.ts";
 
 // Exim comes from Debian's packages (exim4-daemon-light). Outside CI a missing
 // Exim skips these tests (with the reason); in CI it fails them.
-const skip = eximBinary() === undefined && process.env.CI === undefined ? "Exim is not installed (apt-get install exim4-daemon-light)" : false;
+const skip = skipUnlessInstalled(EXIM);
 
 void describe("a staple fetched by the CLI, served by Exim after STARTTLS", { skip }, () => {
   let chain: CliStapledChain;

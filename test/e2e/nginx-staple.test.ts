@@ -6,14 +6,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
 import { freePort } from "../support/free-port.ts";
-import { nginxBinary, startNginx, type RunningNginx } from "../support/nginx.ts";
+import { startNginx, type RunningNginx } from "../support/nginx.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import type { Issued } from "../support/pki.ts";
+import { NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 
 // nginx comes from Debian's packages; .ci/run installs it. Outside CI a missing
 // nginx skips these tests (with the reason); in CI it fails them.
-const skip = nginxBinary() === undefined && process.env.CI === undefined ? "nginx is not installed (apt-get install nginx-light)" : false;
+const skip = skipUnlessInstalled(NGINX);
 
 void describe("a staple fetched by the CLI, served by nginx", { skip }, () => {
   let chain: CliStapledChain;

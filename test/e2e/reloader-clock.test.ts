@@ -9,17 +9,17 @@ import { after, before, describe, it } from "node:test";
 import type { CommandContext } from "../../src/cli/command-context.ts";
 import { runReloader } from "../../src/cli/reloader-command.ts";
 import type { Clock } from "../../src/ocsp/clock.ts";
-import { haproxyBinary, startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
+import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
-import { nginxBinary } from "../support/nginx.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
+import { HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { capturingLogger, get, LogLines, metricValue, servedThisUpdate, waitFor } from "../support/reloader-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
 const DAY_MS = 86_400_000;
-const noNginx = nginxBinary() === undefined && process.env.CI === undefined ? "nginx is not installed (apt-get install nginx-light)" : false;
-const noHaproxy = haproxyBinary() === undefined && process.env.CI === undefined ? "haproxy is not installed (apt-get install haproxy)" : false;
+const noNginx = skipUnlessInstalled(NGINX);
+const noHaproxy = skipUnlessInstalled(HAPROXY);
 
 /** A clock that runs with real time, shifted by `offsetMs`. */
 class ShiftedClock implements Clock {

@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { haproxyCommand } from "../../src/reloader/haproxy-runtime.ts";
-import { haproxyBinary, startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
+import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
+import { HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { get, metricValue, servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
@@ -17,7 +18,7 @@ import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
 // HAProxy comes from Debian's packages (apt-get install haproxy). Outside CI a
 // missing haproxy skips these tests (with the reason); in CI it fails them.
-const skip = haproxyBinary() === undefined && process.env.CI === undefined ? "haproxy is not installed (apt-get install haproxy)" : false;
+const skip = skipUnlessInstalled(HAPROXY);
 
 void describe("reloader --server haproxy: staples pushed over the runtime API", { skip }, () => {
   let fixture: ReloaderFixture;

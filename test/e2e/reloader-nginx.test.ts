@@ -12,15 +12,15 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
-import { nginxBinary } from "../support/nginx.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
+import { NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { get, metricValue, servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
-const skip = nginxBinary() === undefined && process.env.CI === undefined ? "nginx is not installed (apt-get install nginx-light)" : false;
+const skip = skipUnlessInstalled(NGINX);
 const run = promisify(execFile);
 
 void describe("reloader --server nginx: snippet, staple file, config test, graceful reload", { skip }, () => {

@@ -9,13 +9,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeTls } from "../../src/cli/tls-probe.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
-import { nginxBinary, startNginx } from "../support/nginx.ts";
+import { startNginx } from "../support/nginx.ts";
 import { prepareIncludingNginx } from "../support/nginx-include.ts";
+import { NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { startReloaderProcess } from "../support/reloader-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
-const skip = nginxBinary() === undefined && process.env.CI === undefined ? "nginx is not installed (apt-get install nginx-light)" : false;
+const skip = skipUnlessInstalled(NGINX);
 const HANDSHAKES = 20;
 const WORKERS = 2;
 

@@ -12,13 +12,13 @@ import { pino } from "pino";
 import { Controller } from "../../src/controller/controller.ts";
 import type { Clock } from "../../src/ocsp/clock.ts";
 import { haproxyCommand } from "../../src/reloader/haproxy-runtime.ts";
-import { haproxyBinary, startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
+import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 import { KubeletVolume, type VolumeFiles } from "../support/kubelet-volume.ts";
-import { nginxBinary } from "../support/nginx.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
+import { NGINX, HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
 import { get, servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
@@ -26,8 +26,7 @@ import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 const NS = "web";
 const LABELS = { "ocsp-stapler.io/staple": "true" };
 const DAY_MS = 86_400_000;
-const missing = [nginxBinary() === undefined ? "nginx" : "", haproxyBinary() === undefined ? "haproxy" : ""].filter((name) => name !== "");
-const skip = missing.length > 0 && process.env.CI === undefined ? `not installed: ${missing.join(", ")}` : false;
+const skip = skipUnlessInstalled(NGINX, HAPROXY);
 
 /** The files a pod sees: the Secrets' data keys, projected as `items` would rename them. */
 function project(sources: readonly { secret: V1Secret; items: Readonly<Record<string, string>> }[]): VolumeFiles {

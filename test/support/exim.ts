@@ -36,12 +36,13 @@
  * seconds after tls_ocsp_file changes (in place, renamed over, or a kubelet
  * `..data` symlink swap) new connections get the new staple. No restart.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./free-port.ts";
+import { EXIM, findProgram } from "./programs.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
 export interface EximOptions {
@@ -76,10 +77,7 @@ export interface RunningExim {
 
 /** Where Debian's Exim is, or undefined when it is not installed. */
 export function eximBinary(): string | undefined {
-  for (const candidate of ["/usr/sbin/exim4", "/usr/sbin/exim"]) {
-    if (spawnSync(candidate, ["-bV"], { stdio: "ignore" }).status === 0) return candidate;
-  }
-  return undefined;
+  return findProgram(EXIM);
 }
 
 /** Starts Exim as described above; resolves once it listens. */

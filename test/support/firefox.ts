@@ -25,29 +25,22 @@ import { access, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import puppeteer, { type Browser } from "puppeteer-core";
+import { CERTUTIL, FIREFOX, findProgram } from "./programs.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
 /** The Debian packages that provide what this file runs. */
-export const FIREFOX_APT_PACKAGES = "firefox-esr libnss3-tools";
+const FIREFOX_APT_PACKAGES = `${FIREFOX.apt} ${CERTUTIL.apt}`;
 
 /** Where Debian's Firefox ESR is, or undefined when it is not installed. */
 export function firefoxBinary(): string | undefined {
-  return findProgram(["/usr/bin/firefox-esr", "/usr/lib/firefox-esr/firefox-esr"], ["--version"]);
+  return findProgram(FIREFOX);
 }
 
 /** NSS's `certutil` (Debian: libnss3-tools), or undefined when it is not installed. */
 export function certutilBinary(): string | undefined {
-  // `certutil -H` prints its help and exits 1; any exit status means it ran.
-  return findProgram(["/usr/bin/certutil"], ["-H"], true);
+  return findProgram(CERTUTIL);
 }
 
-function findProgram(candidates: readonly string[], args: readonly string[], anyStatus = false): string | undefined {
-  for (const candidate of candidates) {
-    const result = spawnSync(candidate, args, { stdio: "ignore", timeout: 10_000 });
-    if (result.error === undefined && (anyStatus || result.status === 0)) return candidate;
-  }
-  return undefined;
-}
 
 export interface VisitOptions {
   readonly url: string;

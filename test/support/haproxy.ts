@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
+import { findProgram, HAPROXY } from "./programs.ts";
 import { stopProcess, waitListening } from "./server-process.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
@@ -31,10 +32,7 @@ export interface RunningHaproxy {
 
 /** Where Debian's haproxy is, or undefined when it is not installed. */
 export function haproxyBinary(): string | undefined {
-  for (const candidate of ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]) {
-    if (spawnSync(candidate, ["-v"]).status === 0) return candidate;
-  }
-  return undefined;
+  return findProgram(HAPROXY);
 }
 
 /**

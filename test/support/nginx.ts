@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
+import { findProgram, NGINX } from "./programs.ts";
 import { stopProcess, waitListening } from "./server-process.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
@@ -25,10 +26,7 @@ export interface RunningNginx {
 
 /** Where Debian's nginx is, or undefined when it is not installed. */
 export function nginxBinary(): string | undefined {
-  for (const candidate of ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]) {
-    if (spawnSync(candidate, ["-v"]).status === 0) return candidate;
-  }
-  return undefined;
+  return findProgram(NGINX);
 }
 
 /**
