@@ -15,9 +15,10 @@ import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { nginxBinary } from "../support/nginx.ts";
 import { NGINX, HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
+import { servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { stopProcess, waitListening } from "../support/server-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const skip = skipUnlessInstalled(NGINX, HAPROXY);
 

@@ -14,8 +14,9 @@ import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
 import { HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { capturingLogger, get, LogLines, metricValue, servedThisUpdate, waitFor } from "../support/reloader-process.ts";
+import { capturingLogger, get, LogLines, metricValue, servedThisUpdate } from "../support/reloader-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const DAY_MS = 86_400_000;
 const noNginx = skipUnlessInstalled(NGINX);

@@ -12,9 +12,10 @@ import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { get, metricValue, servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
+import { get, metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // HAProxy comes from Debian's packages (apt-get install haproxy). Outside CI a
 // missing haproxy skips these tests (with the reason); in CI it fails them.

@@ -16,9 +16,10 @@ import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "
 import { sClientStatus } from "../support/openssl-client.ts";
 import { NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { get, metricValue, servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
+import { get, metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const skip = skipUnlessInstalled(NGINX);
 const run = promisify(execFile);

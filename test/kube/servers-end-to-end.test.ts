@@ -19,9 +19,10 @@ import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "
 import { OcspRig } from "../support/ocsp-rig.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { NGINX, HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
-import { get, servedThisUpdate, startReloaderProcess, waitFor, type ReloaderProcess } from "../support/reloader-process.ts";
+import { get, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const NS = "web";
 const LABELS = { "ocsp-stapler.io/staple": "true" };

@@ -1,22 +1,20 @@
 import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ApiException, CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
 import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.ts";
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from "../control-plane/control-plane.ts";
 import { kubectl } from "./kube-tools.ts";
+import { waitFor } from "./wait-for.ts";
 import type { Issued, TestCa } from "./pki.ts";
 
 const CRD = fileURLToPath(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url));
 
-/** Polls until `probe` returns a value (not undefined), or fails after `seconds`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20): Promise<T> {
-  const started = Date.now();
-  while (Date.now() - started < seconds * 1000) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+/**
+ * Polls until `probe` returns a value (not undefined), or fails after
+ * `seconds`. API reads that fail (a 404 before the object exists) count as
+ * "not yet".
+ */
+export function eventually<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20): Promise<T> {
+  return waitFor(() => probe().catch(() => undefined), what, seconds * 1000);
 }
 
 export interface StatusEntry { name: string; error?: { code: string; message?: string }; certStatus?: string; nextUpdate?: string; staple?: string }

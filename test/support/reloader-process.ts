@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
 import { pino, type Logger } from "pino";
 import { probeTls } from "../../src/cli/tls-probe.ts";
 import { stopProcess } from "./server-process.ts";
+import { waitFor } from "./wait-for.ts";
 import { parseResponse } from "../../src/ocsp/response-parser.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -79,17 +79,6 @@ export async function get(port: number, path: string): Promise<{ status: number;
     return { status: response.status, body: await response.text() };
   } catch {
     return { status: 0, body: "" };
-  }
-}
-
-/** Polls `probe` until it returns something other than undefined; fails after `timeoutMs` naming `what`. */
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
   }
 }
 
