@@ -14,7 +14,8 @@ import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
 import { HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { capturingLogger, get, LogLines, metricValue, servedThisUpdate } from "../support/reloader-process.ts";
+import { localGet } from "../support/local-get.ts";
+import { capturingLogger, LogLines, metricValue, servedThisUpdate } from "../support/reloader-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -41,8 +42,8 @@ async function startInProcess(args: readonly string[], clock: Clock): Promise<{ 
     logger: capturingLogger(logs),
     onListening: (bound) => { port = bound; },
   });
-  await waitFor(async () => (port !== 0 && (await get(port, "/readyz")).status === 200) || undefined, `the reloader's first sync\n${logs.dump()}`);
-  return { logs, metrics: async () => (await get(port, "/metrics")).body, stop: async () => { stop(undefined); await done; } };
+  await waitFor(async () => (port !== 0 && (await localGet(port, "/readyz")).status === 200) || undefined, `the reloader's first sync\n${logs.dump()}`);
+  return { logs, metrics: async () => (await localGet(port, "/metrics")).body, stop: async () => { stop(undefined); await done; } };
 }
 
 void describe("reloader with the clock past nextUpdate (nginx): the expired staple is withdrawn and a new expired one never written", { skip: noNginx }, () => {

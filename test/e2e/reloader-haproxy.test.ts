@@ -12,7 +12,8 @@ import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { get, metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
+import { localGet } from "../support/local-get.ts";
+import { metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -99,8 +100,8 @@ void describe("reloader --server haproxy: staples pushed over the runtime API", 
   }
 
   void it("serves /healthz, /readyz and /metrics with the reloader's series", async () => {
-    assert.equal((await get(reloader.metricsPort, "/healthz")).status, 200);
-    assert.equal((await get(reloader.metricsPort, "/readyz")).status, 200);
+    assert.equal((await localGet(reloader.metricsPort, "/healthz")).status, 200);
+    assert.equal((await localGet(reloader.metricsPort, "/readyz")).status, 200);
     const metrics = await reloader.metrics();
     for (const name of ["ocsp_stapler_reloader_pushes_total", "ocsp_stapler_reloader_errors_total", "ocsp_stapler_reloader_last_push_timestamp_seconds", "ocsp_stapler_reloader_staple_age_seconds", "ocsp_stapler_reloader_staple_usable_until_timestamp_seconds"]) {
       assert.match(metrics, new RegExp(`^# TYPE ${name} `, "m"));

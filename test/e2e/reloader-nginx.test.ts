@@ -16,7 +16,8 @@ import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "
 import { sClientStatus } from "../support/openssl-client.ts";
 import { NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { get, metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
+import { localGet } from "../support/local-get.ts";
+import { metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -143,7 +144,7 @@ void describe("reloader --server nginx: snippet, staple file, config test, grace
   });
 
   void it("serves /healthz and /metrics", async () => {
-    assert.equal((await get(reloader.metricsPort, "/healthz")).status, 200);
+    assert.equal((await localGet(reloader.metricsPort, "/healthz")).status, 200);
     const metrics = await reloader.metrics();
     assert.ok((metricValue(metrics, 'ocsp_stapler_reloader_staple_age_seconds{name="web"}') ?? -1) >= 0);
     assert.match(metrics, /^ocsp_stapler_reloader_last_push_timestamp_seconds\{name="web"\} \d/m);

@@ -9,22 +9,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { request } from "undici";
 import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
 import { freePort } from "../support/free-port.ts";
+import { localGet } from "../support/local-get.ts";
 import { assembleProductionApp, type ProductionApp } from "../support/production-app.ts";
 import { kubectl } from "../support/kube-tools.ts";
 import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
 import { createRootCa, goodEntry, type TestCa } from "../support/pki.ts";
 import { runCli } from "../support/run-cli.ts";
 import { removeTempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const CRD = fileURLToPath(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml", import.meta.url));
-
-async function get(url: string): Promise<{ status: number; body: string }> {
-  const response = await request(url);
-  return { status: response.statusCode, body: await response.body.text() };
-}
 
 void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, () => {
   let plane: ControlPlane;
@@ -70,12 +66,7 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
   });
 
   void it("answers /readyz once its caches have synced", async () => {
-    for (let i = 0; i < 200; i++) {
-      const ready = await get(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => ({ status: 0, body: "" }));
-      if (ready.status === 200) return;
-      await sleep(100);
-    }
-    assert.fail(`never ready:\n${output}`);
+    await waitFor(async () => ((await localGet(metricsPort, "/readyz")).status === 200 ? true : undefined), `/readyz to answer 200; output so far:\n${output}`, 20_000);
   });
 
   void it("staples the Secret and logs JSON lines naming it, with no key material", async () => {
@@ -88,7 +79,7 @@ void describe("ocsp-stapler controller, the process", { timeout: 50 * 60_000 }, 
   });
 
   void it("serves Prometheus metrics computed from its caches", async () => {
-    const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+    const metrics = await localGet(metricsPort, "/metrics");
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /^ocsp_stapler_fetch_total\{responder="127\.0\.0\.1:\d+",result="good"\} 1$/m);
     assert.match(metrics.body, /^ocsp_stapler_staple_next_update_timestamp_seconds\{namespace="default",secret="web-tls",config="default\/all"\} \d+/m);

@@ -19,7 +19,8 @@ import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "
 import { OcspRig } from "../support/ocsp-rig.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { NGINX, HAPROXY, skipUnlessInstalled } from "../support/programs.ts";
-import { get, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
+import { localGet } from "../support/local-get.ts";
+import { servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -83,7 +84,7 @@ void describe("operator, kubelet-style volumes, reloaders, nginx and HAProxy", {
     reloaders.push(await startReloaderProcess(["--server", "nginx", "--cert", nginxVolume.dir, "--staple", nginxVolume.path("tls.ocsp"), "--nginx-staple-dir", stapleDir, "--nginx-pid-file", preparedNginx.pidFile, "--nginx-test-command", preparedNginx.testCommand]));
     haproxy = await startHaproxy({ crtPath: haproxyVolume.path("tls.crt") });
     reloaders.push(await startReloaderProcess(["--server", "haproxy", "--cert", haproxyVolume.path("tls.crt"), "--staple", haproxyVolume.path("tls.crt.ocsp"), "--haproxy-socket", haproxy.socketPath]));
-    for (const reloader of reloaders) await waitFor(async () => ((await get(reloader.metricsPort, "/readyz")).status === 200 ? true : undefined), "the reloader ready");
+    for (const reloader of reloaders) await waitFor(async () => ((await localGet(reloader.metricsPort, "/readyz")).status === 200 ? true : undefined), "the reloader ready");
     nginx = await preparedNginx.start();
   });
   after(async () => {

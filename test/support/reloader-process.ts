@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { pino, type Logger } from "pino";
 import { probeTls } from "../../src/cli/tls-probe.ts";
+import { localGet } from "./local-get.ts";
 import { stopProcess } from "./server-process.ts";
 import { waitFor } from "./wait-for.ts";
 import { parseResponse } from "../../src/ocsp/response-parser.ts";
@@ -65,20 +66,11 @@ export async function startReloaderProcess(args: readonly string[]): Promise<Rel
       return logs.lines.find((line) => line.msg === "starting");
     }, "the reloader to start");
     const metricsPort = Number(started.metricsPort);
-    await waitFor(async () => (await get(metricsPort, "/readyz")).status === 200 || undefined, "the first sync");
-    return { logs, metricsPort, child, metrics: async () => (await get(metricsPort, "/metrics")).body, stop };
+    await waitFor(async () => (await localGet(metricsPort, "/readyz")).status === 200 || undefined, "the first sync");
+    return { logs, metricsPort, child, metrics: async () => (await localGet(metricsPort, "/metrics")).body, stop };
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-export async function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`);
-    return { status: response.status, body: await response.text() };
-  } catch {
-    return { status: 0, body: "" };
   }
 }
 
