@@ -68,14 +68,45 @@ export async function runController(args: readonly string[], context: CommandCon
     kubeConfig, namespaces, transport, clock: context.clock, random: Math.random, logger, fetchLimits,
     ...(leaderElection === undefined ? {} : { leaderElection }), onLostLeadership: lostLeadership,
   });
-  const health = await startHealthServer(stringFlag(values, "metrics-addr") ?? ":8080", { ready: () => controller.synced, registry: controller.metrics.registry });
-  logger.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, metricsPort: health.port }, "starting");
-  await controller.start();
-  const reason = await Promise.race([stop, lost]);
-  logger.info({ reason: reason === "lost" ? "lost leadership" : "signal" }, "stopping");
-  await controller.stop();
-  await Promise.all([health.close(), transport.close()]);
-  return reason === "lost" ? EXIT.failure : EXIT.good;
+  const health = await startHealthServer(stringFlag(values, "metrics-addr") ?? ":8080", {
+    ready: () => controller.synced, unhealthy: () => controller.unhealthy(), registry: controller.metrics.registry,
+  });
+  const stopped = stop.then(() => "signal" as const);
+  try {
+    logger.info({ server: kubeConfig.getCurrentCluster()?.server, namespaces: namespaces.length === 0 ? "all" : namespaces, metricsPort: health.port }, "starting");
+    // A signal ends the wait for the first sync too: start() retries an API server that does not answer.
+    const first = await Promise.race([controller.start().then(() => "started" as const), stopped, lost]);
+    const reason = first === "started" ? await Promise.race([stopped, lost]) : first;
+    logger.info({ reason: reason === "lost" ? "lost leadership" : "signal" }, "stopping");
+    return reason === "lost" ? EXIT.failure : EXIT.good;
+  } finally {
+    const closeConnections = () => Promise.all([kubeConfig.destroy(), transport.destroy()]);
+    await stopWithin(controller, SHUTDOWN_GRACE_MS, async () => {
+      logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, "in-flight requests abandoned at shutdown (writes are guarded and idempotent: the next leader redoes them)");
+      await closeConnections();
+    });
+    // Whatever is still open (a LIST retry to a server that never answers, idle keep-alives) must not hold the process.
+    await Promise.all([closeConnections(), health.close()]);
+  }
+}
+
+/** How long a stop waits for in-flight reconciles (an API write, an OCSP fetch) before abandoning them. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
+/**
+ * Stops the controller, giving in-flight work `graceMs` to finish; then
+ * `abandon` fails whatever is still waiting on the network (an API server or
+ * responder that does not answer), so SIGTERM always ends the process soon.
+ */
+async function stopWithin(controller: Controller, graceMs: number, abandon: () => Promise<void>): Promise<void> {
+  const stopping = controller.stop();
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([stopping.then(() => true), new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false); }, graceMs); })]);
+  clearTimeout(timer);
+  if (!inTime) {
+    await abandon();
+    await stopping;
+  }
 }
 
 function positiveInteger(values: ParsedCommandLine["values"], name: string, fallback: number): number {

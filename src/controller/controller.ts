@@ -6,6 +6,7 @@ import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { describeApiError } from "../kube/api-error.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { selectorMatches } from "../kube/label-selector.ts";
 import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
@@ -36,7 +37,18 @@ export interface ControllerOptions {
   readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
   /** Called if this replica loses the Lease after leading: the host should exit so it restarts clean. */
   readonly onLostLeadership?: () => void;
+  /** client-node ends a watch that carried nothing for this long (its default, 30 s); tests shorten it. */
+  readonly watchIdleTimeoutMs?: number;
+  /**
+   * Caches that could not sync, or could not list or watch, for this long make
+   * `unhealthy()` say so (default 5 minutes), so a liveness probe restarts a
+   * process that is stuck (stale credentials, a dead connection pool) rather
+   * than leaving it half alive.
+   */
+  readonly stuckAfterMs?: number;
 }
+
+const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
 
 const STATUS_PREFIX = "status:";
 const ERROR_BACKOFF_MS = 5_000;
@@ -50,7 +62,7 @@ const ERROR_BACKOFF_MS = 5_000;
  */
 export class Controller {
   private readonly queue: WorkQueue;
-  private readonly reflectors: Pick<Reflector<unknown>, "start" | "stop">[] = [];
+  private readonly reflectors: { readonly name: string; readonly reflector: Pick<Reflector<unknown>, "start" | "stop" | "failingSince"> }[] = [];
   private readonly secrets = new Map<string, TlsSecret>();
   private readonly companions = new Map<string, CompanionSnapshot>();
   private readonly configs = new Map<string, StapleConfig>();
@@ -65,6 +77,9 @@ export class Controller {
   private isLeading = false;
   private elector: LeaderElector | undefined;
   private election: Promise<void> | undefined;
+  private startedAt = 0;
+  /** Set when a part of the controller died in a way it cannot recover from (a bug): /healthz then fails. */
+  private fatal: string | undefined;
 
   constructor(options: ControllerOptions) {
     this.options = options;
@@ -104,13 +119,22 @@ export class Controller {
     return this.reconciler.states;
   }
 
+  /**
+   * Lists every cache (retrying until the API server answers), then starts
+   * working, or standing by for the Lease. Resolves once synced, or as soon as
+   * `stop` is called before that.
+   */
   async start(): Promise<void> {
+    this.startedAt = this.options.clock.now().getTime();
     const watch = new Watch(this.options.kubeConfig);
+    // client-node keeps its idle limit private; tests shorten it to see idle ends within seconds.
+    if (this.options.watchIdleTimeoutMs !== undefined) Object.assign(watch, { requestTimeoutMs: this.options.watchIdleTimeoutMs });
     const scopes = this.options.namespaces.length === 0 ? [undefined] : this.options.namespaces;
     for (const namespace of scopes) {
       this.reflectors.push(this.secretReflector(watch, namespace), this.companionReflector(watch, namespace), this.configReflector(watch, namespace));
     }
-    await Promise.all(this.reflectors.map((reflector) => reflector.start()));
+    const synced = await Promise.all(this.reflectors.map(({ reflector }) => reflector.start()));
+    if (!synced.every(Boolean)) return;
     this.isSynced = true;
     this.options.logger.info({ secrets: this.secrets.size, configs: this.configs.size, companions: this.companions.size }, "caches synced");
     const election = this.options.leaderElection;
@@ -125,12 +149,33 @@ export class Controller {
       this.isLeading = false;
       this.queue.shutDown();
       this.options.onLostLeadership?.();
+    }).catch((error: unknown) => {
+      this.fatal = `leader election stopped: ${describeApiError(error)}`;
+      this.options.logger.error({ err: describeApiError(error) }, "leader election stopped; this replica no longer works or stands by");
     });
+  }
+
+  /**
+   * Why this process cannot recover by itself, or undefined while it can:
+   * the caches have not synced, or a cache has failed every LIST and watch,
+   * for longer than `stuckAfterMs`; or a part of it died. What /healthz reports.
+   */
+  unhealthy(): string | undefined {
+    if (this.fatal !== undefined) return this.fatal;
+    const now = this.options.clock.now().getTime();
+    const limit = this.options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
+    const server = this.options.kubeConfig.getCurrentCluster()?.server ?? "the API server";
+    for (const { name, reflector } of this.reflectors) {
+      const since = reflector.failingSince;
+      if (since !== undefined && now - since > limit) return `the ${name} cache has failed to list or watch ${server} for ${Math.round((now - since) / 1000)} s`;
+    }
+    if (!this.isSynced && this.startedAt > 0 && now - this.startedAt > limit) return `caches not synced ${Math.round((now - this.startedAt) / 1000)} s after start`;
+    return undefined;
   }
 
   /** Stops watching, lets running reconciles finish, then gives up the Lease (graceful shutdown on SIGTERM). */
   async stop(): Promise<void> {
-    for (const reflector of this.reflectors) reflector.stop();
+    for (const { reflector } of this.reflectors) reflector.stop();
     this.queue.shutDown();
     await Promise.all(this.workers);
     this.isLeading = false;
@@ -165,7 +210,7 @@ export class Controller {
         this.metrics.reconciles.inc({ result: "done" });
       } catch (error) {
         this.metrics.reconciles.inc({ result: "error" });
-        this.options.logger.error({ key, err: error instanceof Error ? error.message.split("\n")[0] : String(error) }, "reconcile failed; retrying");
+        this.options.logger.error({ key, err: describeApiError(error) }, "reconcile failed; retrying");
         this.queue.addAfter(key, ERROR_BACKOFF_MS);
       } finally {
         this.queue.done(key);
@@ -201,7 +246,7 @@ export class Controller {
     this.metrics.apiWrites.inc({ kind: "status" });
   }
 
-  private secretReflector(watch: Watch, namespace: string | undefined): Reflector<TlsSecret> {
+  private secretReflector(watch: Watch, namespace: string | undefined): { name: string; reflector: Reflector<TlsSecret> } {
     return this.reflector<TlsSecret>(watch, namespace, "tls-secrets", {
       ...this.secretSource(namespace, { fieldSelector: `type=${TLS_SECRET_TYPE}` }),
       transform: toTlsSecret,
@@ -211,7 +256,7 @@ export class Controller {
     });
   }
 
-  private companionReflector(watch: Watch, namespace: string | undefined): Reflector<CompanionSnapshot> {
+  private companionReflector(watch: Watch, namespace: string | undefined): { name: string; reflector: Reflector<CompanionSnapshot> } {
     return this.reflector<CompanionSnapshot>(watch, namespace, "companions", {
       ...this.secretSource(namespace, { labelSelector: `${LABEL.managedBy}=${FIELD_MANAGER}` }),
       transform: toCompanionSnapshot,
@@ -236,7 +281,7 @@ export class Controller {
     };
   }
 
-  private configReflector(watch: Watch, namespace: string | undefined): Reflector<StapleConfig> {
+  private configReflector(watch: Watch, namespace: string | undefined): { name: string; reflector: Reflector<StapleConfig> } {
     const { group, version, plural } = STAPLE_CONFIG;
     return this.reflector<StapleConfig>(watch, namespace, "stapleconfigs", {
       list: async () => listResult((namespace === undefined
@@ -266,14 +311,19 @@ export class Controller {
     list: () => Promise<ListResult>; watchPath: string; watchQuery: Record<string, string>;
     transform: (raw: unknown) => T | undefined; keyOf: (item: T) => string; store: Map<string, T>;
     onChange: (key: string, item: T | undefined, previous: T | undefined) => void;
-  }): Reflector<T> {
-    return new Reflector<T>({
+  }): { name: string; reflector: Reflector<T> } {
+    const name = namespace === undefined ? kind : `${kind}/${namespace}`;
+    const reflector = new Reflector<T>({
       ...spec,
-      name: namespace === undefined ? kind : `${kind}/${namespace}`,
+      name,
       watch,
       logger: this.options.logger,
+      server: this.options.kubeConfig.getCurrentCluster()?.server ?? "",
+      now: () => this.options.clock.now().getTime(),
+      onEnd: (end) => { this.metrics.watchEnds.inc({ reflector: name, end }); },
       onChange: (key, item, previous) => { if (this.isSynced) spec.onChange(key, item, previous); },
     });
+    return { name, reflector };
   }
 }
 

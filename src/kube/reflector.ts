@@ -1,5 +1,6 @@
 import type { Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { describeApiError, isTimeout, retryAfterMs, statusCodeOf } from "./api-error.ts";
 
 /** One page of a LIST: the raw items and the resourceVersion to watch from. */
 export interface ListResult {
@@ -25,8 +26,26 @@ export interface ReflectorOptions<T> {
   /** The map to keep the cache in (shared with readers); a new one if not given. */
   readonly store?: Map<string, T>;
   readonly logger: Logger;
+  /** The API server's URL, named in every log line about a failure. */
+  readonly server?: string;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Told how each LIST attempt and each watch ended (metrics, tests). */
+  readonly onEnd?: (end: ReflectorEnd) => void;
+  /** Epoch milliseconds, for `failingSince` (default Date.now). */
+  readonly now?: () => number;
 }
+
+/**
+ * How a LIST or a watch ended:
+ * - `closed`: the server ended the watch (its timeoutSeconds): normal, reconnect at once;
+ * - `idle`: nothing came for client-node's 30 s inactivity limit: normal too;
+ * - `gone`: 410 Gone, the resourceVersion was compacted: list again;
+ * - `failed`: an error: reconnect after a doubling, capped backoff.
+ */
+export type ReflectorEnd = "closed" | "idle" | "gone" | "failed";
+
+/** client-go asks the server to end each watch after a random 5 to 10 minutes, spreading reconnects. */
+const MIN_WATCH_SECONDS = 300;
 
 interface WatchEvent {
   readonly type: string;
@@ -40,8 +59,12 @@ const GONE = 410;
  * client-node's informer cannot drop key material before caching and stops
  * for good on most errors (../shared/notes/libraries.md). It lists, then
  * watches from the list's resourceVersion with bookmarks; a 410 Gone means
- * the version is too old, so it lists again; any other end or error
- * reconnects from the last version seen, after a capped, doubling backoff.
+ * the version is too old, so it lists again; a watch the server or the idle
+ * timer ended reconnects at once from the last version seen; an error
+ * reconnects after a capped, doubling backoff (or the server's Retry-After).
+ * The first LIST is retried the same way until it succeeds or `stop` is
+ * called: an API server that is still starting (429, connection refused) is
+ * waited for, not fatal.
  */
 export class Reflector<T> {
   readonly store: Map<string, T>;
@@ -49,9 +72,11 @@ export class Reflector<T> {
   private stopped = false;
   private abort: AbortController | undefined;
   private failures = 0;
+  private firstFailureAt: number | undefined;
   /** Set by an ERROR event carrying 410 Gone: the next reconnect must list again. */
   private gone = false;
   private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
   private readonly options: ReflectorOptions<T>;
 
   constructor(options: ReflectorOptions<T>) {
@@ -59,20 +84,42 @@ export class Reflector<T> {
     this.store = options.store ?? new Map<string, T>();
   }
 
-  /** Resolves after the first LIST is in the cache: "caches synced". */
-  async start(): Promise<void> {
-    await this.relist();
-    void this.watchFromLastVersion();
+  /** Resolves true once the first LIST is in the cache ("caches synced"), false if stopped before. */
+  async start(): Promise<boolean> {
+    while (!this.stopped) {
+      try {
+        await this.relist();
+        this.succeeded();
+        void this.watchFromLastVersion();
+        return true;
+      } catch (error) {
+        if (this.isStopped()) break;
+        await this.pause(this.failed(error, "list failed; retrying"));
+      }
+    }
+    return false;
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.wake?.();
     this.abort?.abort();
+  }
+
+  /** Read through a method: `stop` may have run during any await (no narrowing across it). */
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** When the current run of failed LISTs and watches began (epoch ms); undefined while all is well. */
+  get failingSince(): number | undefined {
+    return this.firstFailureAt;
   }
 
   private async relist(): Promise<void> {
     const page = await this.options.list();
+    if (this.isStopped()) return;
     const seen = new Set<string>();
     for (const raw of page.items) {
       const item = this.options.transform(raw);
@@ -87,13 +134,15 @@ export class Reflector<T> {
 
   private async watchFromLastVersion(): Promise<void> {
     if (this.stopped) return;
+    const timeoutSeconds = String(MIN_WATCH_SECONDS + Math.floor(Math.random() * MIN_WATCH_SECONDS));
     try {
       this.abort = await this.options.watch.watch(
         this.options.watchPath,
-        { ...this.options.watchQuery, resourceVersion: this.resourceVersion, allowWatchBookmarks: "true" },
+        { ...this.options.watchQuery, resourceVersion: this.resourceVersion, allowWatchBookmarks: "true", timeoutSeconds },
         (type, object) => { this.handle({ type, object }); },
         (error: unknown) => { this.ended(error); },
       );
+      if (this.isStopped()) this.abort.abort();
     } catch (error) {
       this.ended(error);
     }
@@ -106,7 +155,7 @@ export class Reflector<T> {
       return;
     }
     if (version !== undefined) this.resourceVersion = version;
-    this.failures = 0;
+    this.succeeded();
     if (event.type === "BOOKMARK") return;
     const item = this.options.transform(event.object);
     if (item === undefined) return;
@@ -115,20 +164,45 @@ export class Reflector<T> {
     else this.put(key, item);
   }
 
-  /** The watch ended: normally (server timeout), with an error, or with 410 Gone. */
+  /** The watch ended: normally (server timeout, idle), with 410 Gone, or with an error. */
   private ended(error: unknown): void {
     if (this.stopped) return;
     const relist = this.gone || statusCodeOf(error) === GONE;
     this.gone = false;
-    if (error !== null && error !== undefined && !relist) this.failures++;
-    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
-    const delay = this.failures === 0 ? 0 : Math.min(maxMs, initialMs * 2 ** (this.failures - 1));
-    if (error !== null && error !== undefined) {
-      this.options.logger.warn({ reflector: this.options.name, relist, delayMs: delay, err: describeError(error) }, "watch ended; reconnecting");
+    const end: ReflectorEnd = relist ? "gone" : error === null || error === undefined ? "closed" : isTimeout(error) ? "idle" : "failed";
+    let delay = 0;
+    if (end === "failed") delay = this.failed(error, "watch ended; reconnecting");
+    else {
+      this.options.onEnd?.(end);
+      this.options.logger.debug({ reflector: this.options.name, end }, end === "gone" ? "watch expired (410 Gone); listing again" : "watch ended normally; reconnecting");
     }
     this.timer = setTimeout(() => {
       void (relist ? this.relist().then(() => this.watchFromLastVersion(), (listError: unknown) => { this.ended(listError); }) : this.watchFromLastVersion());
     }, delay);
+  }
+
+  /** Counts a failure, logs it with the server and the cause, and returns how long to wait. */
+  private failed(error: unknown, message: string): number {
+    this.failures++;
+    this.firstFailureAt ??= (this.options.now ?? Date.now)();
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
+    const delayMs = Math.max(retryAfterMs(error) ?? 0, Math.min(maxMs, initialMs * 2 ** (this.failures - 1)));
+    this.options.onEnd?.("failed");
+    this.options.logger.warn({ reflector: this.options.name, server: this.options.server, failures: this.failures, delayMs, err: describeApiError(error) }, message);
+    return delayMs;
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    this.firstFailureAt = undefined;
+  }
+
+  /** Waits `ms`, or less if `stop` is called meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(resolve, ms);
+    });
   }
 
   private put(key: string, item: T): void {
@@ -148,18 +222,4 @@ export class Reflector<T> {
 function resourceVersionOf(object: unknown): string | undefined {
   const metadata = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata;
   return typeof metadata?.resourceVersion === "string" ? metadata.resourceVersion : undefined;
-}
-
-function statusCodeOf(value: unknown): number | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as { code?: unknown; statusCode?: unknown };
-  const code = record.code ?? record.statusCode;
-  return typeof code === "number" ? code : undefined;
-}
-
-/** A short description of an API error: never its body, which may hold a Secret. */
-function describeError(error: unknown): string {
-  const code = statusCodeOf(error);
-  const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : "";
-  return code === undefined ? message : `HTTP ${code}`;
 }

@@ -4,11 +4,13 @@ import type { Registry } from "prom-client";
 export interface HealthSource {
   /** Ready once the caches have synced (and, with leader election, whether leading or not). */
   readonly ready: () => boolean;
+  /** Why the process cannot recover by itself (a liveness probe should restart it), or undefined while it can. */
+  readonly unhealthy?: () => string | undefined;
   readonly registry: Registry;
 }
 
 /**
- * `/healthz` (the process answers), `/readyz` (caches synced) and `/metrics`
+ * `/healthz` (the process answers and can recover), `/readyz` (caches synced) and `/metrics`
  * on one port (DESIGN.md: `--metrics-addr`), for kubelet probes and
  * Prometheus.
  */
@@ -22,7 +24,9 @@ export async function startHealthServer(address: string, source: HealthSource): 
         () => { end(response, 500, "metrics failed\n"); },
       );
     } else if (path === "/healthz") {
-      end(response, 200, "ok\n");
+      const problem = source.unhealthy?.();
+      if (problem === undefined) end(response, 200, "ok\n");
+      else end(response, 503, `${problem}\n`);
     } else if (path === "/readyz") {
       if (source.ready()) end(response, 200, "ok\n");
       else end(response, 503, "caches not synced\n");

@@ -18,6 +18,7 @@ export class Metrics {
   readonly fetchSeconds: Histogram<"responder">;
   readonly reconciles: Counter<"result">;
   readonly apiWrites: Counter<"kind">;
+  readonly watchEnds: Counter<"reflector" | "end">;
 
   constructor(source: MetricsSource) {
     collectDefaultMetrics({ register: this.registry, prefix: "ocsp_stapler_" });
@@ -25,6 +26,7 @@ export class Metrics {
     this.fetchSeconds = new Histogram({ name: "ocsp_stapler_fetch_duration_seconds", help: "Time to fetch and verify one OCSP response, by responder host.", labelNames: ["responder"], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
     this.reconciles = new Counter({ name: "ocsp_stapler_reconcile_total", help: "Reconciles by result (done, requeued, error).", labelNames: ["result"], registers: [this.registry] });
     this.apiWrites = new Counter({ name: "ocsp_stapler_api_writes_total", help: "Writes to the API server by kind (companion, in-place, delete, status, event).", labelNames: ["kind"], registers: [this.registry] });
+    this.watchEnds = new Counter({ name: "ocsp_stapler_watch_ends_total", help: "LISTs and watches of the API server that ended, by cache and how (closed and idle are normal, gone relists, failed backs off).", labelNames: ["reflector", "end"], registers: [this.registry] });
     new Gauge({ name: "ocsp_stapler_queue_depth", help: "Keys waiting in the work queue.", registers: [this.registry], collect() { this.set(source.queueDepth()); } });
     const labels = ["namespace", "secret", "config"] as const;
     new Gauge({

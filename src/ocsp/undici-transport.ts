@@ -61,6 +61,11 @@ export class UndiciTransport implements HttpTransport {
     await this.#dispatcher.close();
   }
 
+  /** Closes the pooled connections at once: in-flight requests fail (a shutdown that cannot wait). */
+  async destroy(): Promise<void> {
+    await this.#dispatcher.destroy();
+  }
+
   async #exchange(request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
     const response = await this.#dispatcher.request(requestOptions(request, signal));
     const { statusCode, headers, body } = response;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { Watch } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { Reflector, type ListResult } from "../../src/kube/reflector.ts";
+import { Reflector, type ListResult, type ReflectorEnd } from "../../src/kube/reflector.ts";
 import { secretKey, toTlsSecret, type TlsSecret } from "../../src/kube/tls-secret.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 
@@ -26,9 +26,12 @@ void describe("the reflector on a real API server", { timeout: 50 * 60_000 }, ()
     const list = await env.core.listNamespacedSecret({ namespace: NS, fieldSelector: "type=kubernetes.io/tls" });
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
   };
-  const start = async (list: () => Promise<ListResult>, changes: string[]) => {
+  const start = async (list: () => Promise<ListResult>, changes: string[], options: { idleMs?: number; ends?: ReflectorEnd[] } = {}) => {
+    const watch = new Watch(env.kubeConfig);
+    // client-node keeps its idle limit (30 s) private: shortened here so idle ends come within seconds.
+    if (options.idleMs !== undefined) Object.assign(watch, { requestTimeoutMs: options.idleMs });
     const reflector = new Reflector<TlsSecret>({
-      name: "test", list, watch: new Watch(env.kubeConfig), watchPath: `/api/v1/namespaces/${NS}/secrets`, watchQuery: { fieldSelector: "type=kubernetes.io/tls" },
+      name: "test", list, watch, onEnd: (end) => options.ends?.push(end), watchPath: `/api/v1/namespaces/${NS}/secrets`, watchQuery: { fieldSelector: "type=kubernetes.io/tls" },
       transform: toTlsSecret, keyOf: secretKey, logger: pino({ level: "silent" }), backoff: { initialMs: 50, maxMs: 500 },
       onChange: (key, item) => { changes.push(`${item === undefined ? "-" : "+"}${key}`); },
     });
@@ -60,5 +63,16 @@ void describe("the reflector on a real API server", { timeout: 50 * 60_000 }, ()
     const reflector = await start(async () => (++lists === 1 ? { items: [], resourceVersion: stale } : listTls()), changes);
     await eventually("a relist", () => Promise.resolve(lists >= 2 && reflector.store.has(`${NS}/g3`) ? true : undefined));
     assert.ok(["g1", "g2", "g3"].every((name) => reflector.store.has(`${NS}/${name}`)));
+  });
+
+  void it("an idle watch that client-node ends is a normal end: no failure, no backoff, changes still seen at once", async () => {
+    const ends: ReflectorEnd[] = [];
+    const changes: string[] = [];
+    const reflector = await start(listTls, changes, { idleMs: 300, ends });
+    await eventually("several idle ends", () => Promise.resolve(ends.filter((end) => end === "idle").length >= 5 ? true : undefined));
+    assert.deepEqual(ends.filter((end) => end !== "idle"), [], "nothing counted as a failure");
+    assert.equal(reflector.failingSince, undefined);
+    await env.core.createNamespacedSecret({ namespace: NS, body: secret("after-idle") });
+    await eventually("the Secret created after the idle ends", () => Promise.resolve(reflector.store.has(`${NS}/after-idle`) ? true : undefined));
   });
 });
