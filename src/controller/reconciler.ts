@@ -8,6 +8,7 @@ import { findIssuer } from "../ocsp/issuer.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { verifyResponse } from "../ocsp/verify.ts";
 import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "../staple/decide.ts";
+import { leafOutsideValidity, type LeafOutsideValidity } from "../staple/leaf-validity.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import { refreshAt, retryDelayMs } from "../staple/refresh-schedule.ts";
 import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
@@ -88,7 +89,33 @@ export class SecretReconciler {
       this.record(key, { config: ownerKey, name: secret.name, failures, nextCheckAt: new Date(this.deps.clock.now().getTime() + retryMs), error: { code: error.code, message: error.message } });
       return { requeueAfterMs: retryMs, touchedConfigs: touched(ownerKey) };
     }
+    const invalid = leafOutsideValidity(chain.leaf, this.deps.clock.now());
+    if (invalid !== undefined) return { ...(await this.holdInvalidLeaf(key, secret, owner, invalid)), touchedConfigs: touched(ownerKey) };
     return { ...(await this.refresh(key, secret, owner, chain, issuer)), touchedConfigs: touched(ownerKey) };
+  }
+
+  /**
+   * An expired (or not yet valid) leaf: no fetch. A staple in place is past
+   * its usable end (which is at most the leaf's notAfter), so it goes; the
+   * status and one Warning Event say why; the Secret is looked at again when
+   * it changes (a renewal) or, for a leaf not valid yet, at its notBefore.
+   */
+  private async holdInvalidLeaf(key: string, secret: TlsSecret, owner: StapleConfig, invalid: LeafOutsideValidity): Promise<{ requeueAfterMs?: number }> {
+    const store = stapleStore(this.deps.api, secret, owner, this.deps.companions);
+    if (store.stored !== undefined && await store.remove()) {
+      this.deps.onWrite?.(owner.target.mode === "InPlace" ? "in-place" : "delete");
+      this.deps.events.record(eventTargets(secret, owner), "Warning", "StapleWithdrawn", `Removed the staple from ${store.holder}: ${invalid.message}`);
+    }
+    if (this.states.get(key)?.error?.code !== invalid.reason) {
+      this.deps.logger.warn({ namespace: secret.namespace, name: secret.name, reason: invalid.reason }, invalid.message);
+      this.deps.events.record(eventTargets(secret, owner), "Warning", invalid.reason, invalid.message);
+    }
+    this.record(key, {
+      config: configKey(owner), name: secret.name, failures: 0, error: { code: invalid.reason, message: invalid.message },
+      ...(invalid.recheckAt === undefined ? {} : { nextCheckAt: invalid.recheckAt }),
+    });
+    const now = this.deps.clock.now().getTime();
+    return invalid.recheckAt === undefined ? {} : { requeueAfterMs: Math.max(0, invalid.recheckAt.getTime() - now) };
   }
 
   private async refresh(key: string, secret: TlsSecret, owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ requeueAfterMs?: number }> {

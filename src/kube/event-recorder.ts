@@ -12,7 +12,7 @@ export interface EventTarget {
   readonly uid: string;
 }
 
-export type EventReason = "Stapled" | "Revoked" | "FetchFailed" | "StapleExpiring" | "StapleWithdrawn";
+export type EventReason = "Stapled" | "Revoked" | "FetchFailed" | "StapleExpiring" | "StapleWithdrawn" | "CertificateExpired" | "CertificateNotYetValid";
 
 /**
  * Writes core/v1 Events (what `kubectl describe` shows). Fire and forget: a

@@ -18,6 +18,10 @@ export type StapleReason =
   | "StapleExpired"
   /** The certificate in the Secret changed; the staple for the old one was withdrawn. */
   | "CertificateChanged"
+  /** The leaf certificate has expired: nothing is fetched, and a staple in place is withdrawn, until the Secret is renewed. */
+  | "CertificateExpired"
+  /** The leaf certificate's notBefore is still ahead (beyond the 5-minute skew): fetched once it starts. */
+  | "CertificateNotYetValid"
   /** The companion Secret's name is taken by a Secret the operator does not manage: never overwritten. */
   | "TargetConflict"
   /** The API server refused the write for good (RBAC, the chart's admission policy, validation): retried with backoff. */

@@ -1,7 +1,7 @@
 import { freePort } from "./free-port.ts";
 import { LoopbackOnlyTransport } from "./loopback-transport.ts";
 import { startOpensslResponder, type OpensslResponder } from "./openssl-responder.ts";
-import { createRootCa, goodEntry, revokedEntry, type Issued, type KeyKind, type TestCa } from "./pki.ts";
+import { createRootCa, goodEntry, revokedEntry, type Issued, type KeyKind, type TestCa, type Validity } from "./pki.ts";
 
 /**
  * What every operator test stands on: a CA, a real `openssl ocsp` responder
@@ -29,8 +29,8 @@ export class OcspRig {
   }
 
   /** A leaf naming the responder in its AIA, answered good or revoked (keyCompromise), or unknown to it. */
-  async leaf(name: string, state: "good" | "revoked" | "unknown" = "good"): Promise<Issued> {
-    const cert = await this.ca.issue({ commonName: `${name}.example`, ocspUrl: this.ocspUrl });
+  async leaf(name: string, state: "good" | "revoked" | "unknown" = "good", validity: Validity = {}): Promise<Issued> {
+    const cert = await this.ca.issue({ commonName: `${name}.example`, ocspUrl: this.ocspUrl, ...validity });
     if (state === "unknown") return cert;
     this.known.push({ cert, revoked: state === "revoked" });
     // The responder may be down on purpose; then there is no index to reload.
