@@ -20,6 +20,7 @@ import type { SecretState } from "./secret-state.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
 import { Metrics } from "../observe/metrics.ts";
+import { Slots } from "./slots.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 export interface ControllerOptions {
@@ -30,6 +31,7 @@ export interface ControllerOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** Reconciles working at once (parsing, deciding, writing); one waiting on a responder does not count. */
   readonly workers?: number;
   /** Per-responder-host limits on OCSP fetches (default 4 in flight, 20 a second). */
   readonly fetchLimits?: FetcherLimits;
@@ -72,7 +74,8 @@ export class Controller {
   private readonly options: ControllerOptions;
   /** Prometheus metrics, read at scrape time from this controller's caches. */
   readonly metrics: Metrics;
-  private workers: Promise<void>[] = [];
+  private readonly slots: Slots;
+  private dispatching: Promise<void> | undefined;
   private isSynced = false;
   private isLeading = false;
   private elector: LeaderElector | undefined;
@@ -84,6 +87,7 @@ export class Controller {
   constructor(options: ControllerOptions) {
     this.options = options;
     this.queue = new WorkQueue(() => options.clock.now().getTime());
+    this.slots = new Slots(options.workers ?? 4);
     this.metrics = new Metrics({ queueDepth: () => this.queue.depth, staples: () => this.staples() });
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -97,6 +101,7 @@ export class Controller {
       downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
       events: new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); }),
       onWrite: (kind) => { this.metrics.apiWrites.inc({ kind }); },
+      whileWaiting: (work) => this.slots.whileWaiting(work),
     });
   }
 
@@ -177,7 +182,7 @@ export class Controller {
   async stop(): Promise<void> {
     for (const { reflector } of this.reflectors) reflector.stop();
     this.queue.shutDown();
-    await Promise.all(this.workers);
+    await this.dispatching;
     this.isLeading = false;
     this.elector?.stop();
     await this.election;
@@ -187,7 +192,7 @@ export class Controller {
     this.isLeading = true;
     for (const key of this.secrets.keys()) this.queue.add(key);
     for (const key of this.configs.keys()) this.queue.add(STATUS_PREFIX + key);
-    this.workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work());
+    this.dispatching = this.dispatch();
   }
 
   /** The staples in place, for the metrics, read when Prometheus scrapes. */
@@ -202,19 +207,40 @@ export class Controller {
     }
   }
 
-  private async work(): Promise<void> {
-    for (let key = await this.queue.next(); key !== undefined; key = await this.queue.next()) {
-      try {
-        if (key.startsWith(STATUS_PREFIX)) await this.writeStatus(key.slice(STATUS_PREFIX.length));
-        else await this.reconcileSecret(key);
-        this.metrics.reconciles.inc({ result: "done" });
-      } catch (error) {
-        this.metrics.reconciles.inc({ result: "error" });
-        this.options.logger.error({ key, err: describeApiError(error) }, "reconcile failed; retrying");
-        this.queue.addAfter(key, ERROR_BACKOFF_MS);
-      } finally {
-        this.queue.done(key);
+  /**
+   * Hands each key to a reconcile as soon as a slot is free; a reconcile
+   * waiting on a responder gives its slot back meanwhile (Slots). Ends when
+   * the queue is shut down and every running reconcile has finished.
+   */
+  private async dispatch(): Promise<void> {
+    const running = new Set<Promise<void>>();
+    for (;;) {
+      await this.slots.acquire();
+      const key = await this.queue.next();
+      if (key === undefined) {
+        this.slots.release();
+        break;
       }
+      const reconcile = this.process(key).finally(() => {
+        this.slots.release();
+        running.delete(reconcile);
+      });
+      running.add(reconcile);
+    }
+    await Promise.all(running);
+  }
+
+  private async process(key: string): Promise<void> {
+    try {
+      if (key.startsWith(STATUS_PREFIX)) await this.writeStatus(key.slice(STATUS_PREFIX.length));
+      else await this.reconcileSecret(key);
+      this.metrics.reconciles.inc({ result: "done" });
+    } catch (error) {
+      this.metrics.reconciles.inc({ result: "error" });
+      this.options.logger.error({ key, err: describeApiError(error) }, "reconcile failed; retrying");
+      this.queue.addAfter(key, ERROR_BACKOFF_MS);
+    } finally {
+      this.queue.done(key);
     }
   }
 
@@ -222,6 +248,7 @@ export class Controller {
     const outcome = await this.reconciler.reconcile(key);
     for (const config of outcome.touchedConfigs) this.queue.add(STATUS_PREFIX + config);
     if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs);
+    void outcome.retryWhen?.then(() => { this.queue.add(key); });
   }
 
   /** The only place a StapleConfig status is written, and only when it changed. */

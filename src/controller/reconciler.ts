@@ -18,6 +18,7 @@ import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
 import { selectingConfigs } from "./ownership.ts";
 import type { SecretState } from "./secret-state.ts";
+import { HostBusy } from "./host-busy.ts";
 import type { StapleFetcher } from "./staple-fetcher.ts";
 import { deleteCompanion, removeInPlaceStaple, stapleStore, type StapleStore, type StoredStaple } from "./staple-store.ts";
 
@@ -35,6 +36,8 @@ export interface ReconcilerDependencies {
   readonly events: EventRecorder;
   /** Told of every API write this reconciler makes (for metrics). */
   readonly onWrite?: (kind: "companion" | "in-place" | "delete") => void;
+  /** Runs while the reconcile waits on a responder: the controller frees the reconcile's worker slot meanwhile. */
+  readonly whileWaiting?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 /** Less than this left on a staple in place while fetches fail: warn with StapleExpiring. */
@@ -45,6 +48,8 @@ const STALE_RETRY_MS = 1_000;
 /** When to look at the key again; nothing means only when something changes. */
 export interface ReconcileOutcome {
   readonly requeueAfterMs?: number;
+  /** The responder's host had a full backlog: look again when this resolves (it has room). */
+  readonly retryWhen?: Promise<void>;
   /** StapleConfigs whose status may have changed. */
   readonly touchedConfigs: readonly string[];
 }
@@ -118,7 +123,7 @@ export class SecretReconciler {
     return invalid.recheckAt === undefined ? {} : { requeueAfterMs: Math.max(0, invalid.recheckAt.getTime() - now) };
   }
 
-  private async refresh(key: string, secret: TlsSecret, owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ requeueAfterMs?: number }> {
+  private async refresh(key: string, secret: TlsSecret, owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ requeueAfterMs?: number; retryWhen?: Promise<void> }> {
     const now = this.deps.clock.now();
     const store = stapleStore(this.deps.api, secret, owner, this.deps.companions);
     const present = this.currentStaple(store.stored, owner, chain.leaf, issuer, now);
@@ -140,6 +145,7 @@ export class SecretReconciler {
       this.record(key, { config: configKey(owner), name: secret.name, failures: state?.failures ?? 0, basis });
     }
     const outcome = await this.fetch(owner, chain, issuer);
+    if ("hostFree" in outcome) return { retryWhen: outcome.hostFree };
     const decision = decide({
       certificateSha256: chain.leaf.sha256,
       ...(current === undefined ? {} : { current }),
@@ -184,16 +190,18 @@ export class SecretReconciler {
     return refreshAt(current, current.thisUpdate, owner.policy, this.deps.random);
   }
 
-  private async fetch(owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ outcome: FetchOutcome; responder: string; message?: string }> {
+  private async fetch(owner: StapleConfig, chain: Chain, issuer: Certificate): Promise<{ outcome: FetchOutcome; responder: string; message?: string } | { hostFree: Promise<void> }> {
+    const waitOff = this.deps.whileWaiting ?? (<T>(work: Promise<T>) => work);
     try {
-      const staple = await this.deps.fetcher.fetch({
+      const staple = await waitOff(this.deps.fetcher.fetch({
         chain, issuer,
         ...(owner.responder.urlOverride === "" ? {} : { urlOverride: owner.responder.urlOverride }),
         method: owner.responder.method,
         timeoutMs: owner.responder.timeoutMs,
-      }, this.deps.clock.now().getTime());
+      }, this.deps.clock.now().getTime()));
       return { outcome: { kind: "verified", response: staple }, responder: staple.responder };
     } catch (error) {
+      if (error instanceof HostBusy) return { hostFree: error.free };
       if (!isOcspError(error)) throw error;
       return { outcome: { kind: "failed", code: error.code }, responder: "", message: error.message };
     }

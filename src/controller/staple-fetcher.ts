@@ -2,15 +2,19 @@ import PQueue from "p-queue";
 import type { Certificate } from "../ocsp/certificate.ts";
 import { isOcspError } from "../ocsp/errors.ts";
 import type { FetchedStaple, FetchOptions, OcspClient } from "../ocsp/ocsp-client.ts";
+import { HostBusy } from "./host-busy.ts";
 
 export interface FetcherLimits {
   /** Requests in flight to one responder host. */
   readonly concurrencyPerHost: number;
   /** At most this many requests to one host per second. */
   readonly ratePerHostPerSecond: number;
+  /** Fetches waiting for one host beyond those in flight; more are refused with HostBusy (default 100). */
+  readonly backlogPerHost?: number;
 }
 
 export const DEFAULT_FETCHER_LIMITS: FetcherLimits = { concurrencyPerHost: 4, ratePerHostPerSecond: 20 };
+const DEFAULT_BACKLOG_PER_HOST = 100;
 
 /** Told of every fetch that reached the engine: the responder host, the result (a status or an error code) and its duration. */
 export type FetchObserver = (host: string, result: string, seconds: number) => void;
@@ -25,10 +29,15 @@ const MAX_SHARED_ANSWERS = 10_000;
  *   cluster with thousands of certificates does not flood one CA;
  * - one fetch per certificate and responder: Secrets that share a
  *   certificate (the same tls.crt copied across namespaces) share one
- *   request in flight, and its verified answer for a few minutes after.
+ *   request in flight, and its verified answer for a few minutes after;
+ * - a bounded backlog per host: a host that is slow or never answers holds
+ *   at most `backlogPerHost` waiting fetches; beyond that `fetch` throws
+ *   HostBusy, whose promise resolves when that host's backlog has room.
  */
 export class StapleFetcher {
   private readonly queues = new Map<string, PQueue>();
+  /** Per host, callers told HostBusy, woken in turn as that host's fetches finish. */
+  private readonly wakers = new Map<string, (() => void)[]>();
   private readonly inFlight = new Map<string, Promise<FetchedStaple>>();
   private readonly answers = new Map<string, { staple: FetchedStaple; until: number }>();
   private readonly client: OcspClient;
@@ -49,7 +58,10 @@ export class StapleFetcher {
     if (shared !== undefined && now < shared.until) return Promise.resolve(shared.staple);
     const existing = this.inFlight.get(key);
     if (existing !== undefined) return existing;
-    const fetched = this.queueFor(url).add(() => this.timed(hostOf(url), () => this.client.fetchStaple({ ...options, explicitIssuers: [options.issuer] })));
+    const host = hostOf(url);
+    const queue = this.queueFor(host);
+    if (queue.size >= (this.limits.backlogPerHost ?? DEFAULT_BACKLOG_PER_HOST)) return Promise.reject(new HostBusy(host, this.whenFree(host)));
+    const fetched = queue.add(() => this.timed(host, () => this.client.fetchStaple({ ...options, explicitIssuers: [options.issuer] })).finally(() => { this.wakeOne(host); }));
     const settled = fetched.then((staple) => { this.share(key, staple, now); return staple; }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, settled);
     return settled;
@@ -79,8 +91,22 @@ export class StapleFetcher {
     }
   }
 
-  private queueFor(url: string): PQueue {
-    const host = hostOf(url);
+  private whenFree(host: string): Promise<void> {
+    return new Promise((resolve) => {
+      const wakers = this.wakers.get(host) ?? [];
+      wakers.push(resolve);
+      this.wakers.set(host, wakers);
+    });
+  }
+
+  /** A fetch to `host` finished: one caller turned away may try again. */
+  private wakeOne(host: string): void {
+    const wakers = this.wakers.get(host);
+    wakers?.shift()?.();
+    if (wakers?.length === 0) this.wakers.delete(host);
+  }
+
+  private queueFor(host: string): PQueue {
     let queue = this.queues.get(host);
     if (queue === undefined) {
       queue = new PQueue({ concurrency: this.limits.concurrencyPerHost, intervalCap: this.limits.ratePerHostPerSecond, interval: 1_000 });
