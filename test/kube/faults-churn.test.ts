@@ -214,15 +214,28 @@ void describe("fault: churn", { timeout: 30 * 60_000 }, () => {
     return (performance.now() - started) / 1000;
   }
 
-  /** Every Secret deleted, their companions collected, and the controller holding no state for them. */
+  /**
+   * Every Secret deleted, their companions collected, the controller holding
+   * no state for them, and every Event it recorded written (its Event queue
+   * holds the messages until then, which would count as heap).
+   */
   async function emptied(): Promise<void> {
     await load.clear();
     await settle("every companion collected", 180);
     await eventually("the controller to forget every Secret", () => Promise.resolve(controller.secretStates.size === 0 ? true : undefined), 30);
     await eventually("an empty status", async () => ((await env.statusOf("churn"))?.selected === 0 ? true : undefined), 30);
+    await eventually("every Event written", async () => {
+      const page = await env.core.listNamespacedEvent({ namespace: NS, limit: 1 });
+      const written = page.items.length + (page.metadata?.remainingItemCount ?? 0);
+      if (written >= ((await writes()).event ?? 0)) return true;
+      await sleep(500);
+      return undefined;
+    }, 60);
   }
 
-  const writes = async () => Object.fromEntries((await controller.metrics.apiWrites.get()).values.map((value) => [String(value.labels.kind), value.value]));
+  async function writes(): Promise<Record<string, number>> {
+    return Object.fromEntries((await controller.metrics.apiWrites.get()).values.map((value) => [String(value.labels.kind), value.value]));
+  }
 
   before(async () => {
     env = await KubeEnv.start(NS, { garbageCollector: true });
