@@ -13,8 +13,18 @@ export interface Chain {
   readonly extraCas: readonly Certificate[];
 }
 
+/**
+ * The most certificates `tls.crt` may hold. A served chain is the leaf and
+ * one to three intermediates (four or five with a cross-signed root); more
+ * is a mistake, such as a CA bundle pasted into the wrong key, and every
+ * reconcile would decode all of it. Reported as BadCertificate, counted
+ * before anything is decoded. `ca.crt` may legitimately hold a bundle of
+ * roots and has no limit of its own beyond the Secret's size (1 MiB).
+ */
+export const MAX_CHAIN_CERTIFICATES = 10;
+
 export function readChain(tlsCrt: Uint8Array | string, caCrt?: Uint8Array | string): Chain {
-  const [leaf, ...intermediates] = readCertificates(tlsCrt, "tls.crt");
+  const [leaf, ...intermediates] = readCertificates(tlsCrt, "tls.crt", MAX_CHAIN_CERTIFICATES);
   if (leaf === undefined) return fail("BadCertificate", "tls.crt contains no certificate");
   const extraCas = caCrt === undefined ? [] : readCertificates(caCrt, "ca.crt");
   return { leaf, intermediates, extraCas };

@@ -8,14 +8,19 @@ const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
  * Reads every certificate in a PEM bundle (the form of `tls.crt` and `ca.crt`),
  * in order. Other PEM blocks (a private key pasted into the wrong file) are
  * skipped and never echoed. A file that is a single DER certificate is
- * accepted too. Input with no certificate at all is `BadCertificate`.
+ * accepted too. Input with no certificate at all is `BadCertificate`, and so
+ * is input with more than `max` certificates: counted before any is decoded,
+ * so an oversized bundle costs a scan, not a decode per certificate.
  */
-export function readCertificates(input: Uint8Array | string, label: string): Certificate[] {
+export function readCertificates(input: Uint8Array | string, label: string, max = Number.POSITIVE_INFINITY): Certificate[] {
   const text = typeof input === "string" ? input : Buffer.from(input).toString("latin1");
   const blocks = [...text.matchAll(PEM_CERTIFICATE)];
   if (blocks.length === 0) {
     if (typeof input !== "string" && input[0] === 0x30) return [Certificate.fromDer(input, label)];
     return fail("BadCertificate", `${label} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
+  }
+  if (blocks.length > max) {
+    return fail("BadCertificate", `${label} holds ${blocks.length} certificates, more than the ${max} a served chain may have (the leaf and its intermediates); remove the others`);
   }
   return blocks.map((match, index) => {
     const body = match[1] ?? "";

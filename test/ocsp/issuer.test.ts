@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fetchCaIssuers } from "../../src/ocsp/ca-issuers.ts";
-import { readChain } from "../../src/ocsp/chain.ts";
+import { MAX_CHAIN_CERTIFICATES, readChain } from "../../src/ocsp/chain.ts";
 import { isOcspError } from "../../src/ocsp/errors.ts";
 import { findIssuer } from "../../src/ocsp/issuer.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
@@ -98,5 +98,42 @@ void describe("reading certificates", () => {
   void it("a private key pasted in place of a chain is refused without echoing it", () => {
     const key = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKEYMATERIALKEYMATERIALKEYMATERIAL000000\n-----END PRIVATE KEY-----\n";
     assert.throws(() => readChain(key), (error) => rejectsWith("BadCertificate")(error) && error instanceof Error && !error.message.includes("KEYMATERIAL"));
+  });
+});
+
+void describe("the length of a chain", () => {
+  let root: TestCa;
+  let leaf: Issued;
+  let others: Issued[];
+
+  before(async () => {
+    root = await createRootCa({ name: "chain-length-root", key: "p256" });
+    leaf = await root.issue({ commonName: "leaf.example" });
+    others = await Promise.all(Array.from({ length: 3 }, (_, i) => root.issue({ commonName: `other-${i}.example` })));
+  });
+  after(async () => { await root.cleanup(); });
+
+  const bundle = (count: number) => Array.from({ length: count }, (_, i) => others[i % others.length]?.certPem ?? "").join("");
+
+  void it(`takes up to ${MAX_CHAIN_CERTIFICATES} certificates in tls.crt`, () => {
+    const chain = readChain(leaf.certPem + root.certPem + bundle(MAX_CHAIN_CERTIFICATES - 2));
+    assert.equal(chain.intermediates.length, MAX_CHAIN_CERTIFICATES - 1);
+  });
+
+  void it("more is BadCertificate, saying how many and what to do", () => {
+    for (const count of [MAX_CHAIN_CERTIFICATES + 1, 50]) {
+      assert.throws(() => readChain(leaf.certPem + root.certPem + bundle(count - 2)), (error) =>
+        rejectsWith("BadCertificate")(error) && error instanceof Error && error.message.includes(`tls.crt holds ${count} certificates`) && error.message.includes("remove the others"));
+    }
+  });
+
+  void it("counts before decoding: 50 junk blocks fail on their number, not on the first one's contents", () => {
+    const junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".repeat(50);
+    assert.throws(() => readChain(junk), (error) => rejectsWith("BadCertificate")(error) && error instanceof Error && error.message.includes("holds 50 certificates"));
+  });
+
+  void it("ca.crt may hold a bundle of any length", () => {
+    const chain = readChain(leaf.certPem, root.certPem + bundle(40));
+    assert.equal(chain.extraCas.length, 41);
   });
 });
