@@ -46,9 +46,10 @@ export class HaproxyTarget implements ServerTarget {
       return { kind: "unknown", detail: messageOf(error) };
     }
     if (held === undefined) return { kind: "lost", detail: `HAProxy holds no staple for serial ${installed.serial}` };
-    // OpenSSL prints whole seconds; so do OCSP responders in practice.
-    if (Math.floor(held.thisUpdate.getTime() / 1000) === Math.floor(installed.thisUpdate.getTime() / 1000)) return { kind: "held" };
-    return { kind: "lost", detail: `HAProxy holds the staple of thisUpdate ${held.thisUpdate.toISOString()}, not ours of ${installed.thisUpdate.toISOString()}` };
+    // OpenSSL prints whole seconds. A newer staple than ours (someone else's push) is left alone:
+    // a staple is never replaced by an older one.
+    if (held.thisUpdate.getTime() >= Math.floor(installed.thisUpdate.getTime() / 1000) * 1000) return { kind: "held" };
+    return { kind: "lost", detail: `HAProxy holds an older staple (thisUpdate ${held.thisUpdate.toISOString()}) than ours (${installed.thisUpdate.toISOString()})` };
   }
 
   async apply(changes: readonly StapleChange[]): Promise<ApplyReport> {

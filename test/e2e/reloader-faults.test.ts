@@ -130,6 +130,42 @@ void describe("reloader faults, HAProxy: restarted, staple withdrawn, a burst of
   });
 });
 
+void describe("reloader faults, HAProxy restarted with an older staple on disk (its own <crt>.ocsp)", { skip: skipUnlessInstalled(HAPROXY) }, () => {
+  let fixture: ReloaderFixture;
+  let dir: string;
+  let haproxy: RunningHaproxy;
+  let reloader: ReloaderProcess;
+
+  before(async () => {
+    fixture = await ReloaderFixture.create("rl-faults-hx-old");
+    dir = await makeTempDir("rl-faults-hx-old");
+    const old = await fixture.staple();
+    const volume = await KubeletVolume.create(join(dir, "tls"), { "tls.crt": fixture.chainPem, "tls.ocsp": (await fixture.staple()).der });
+    // HAProxy's certificate and staple file live in its own directory; the reloader follows the volume.
+    haproxy = await startHaproxy({ chainPem: fixture.chainPem, keyPem: fixture.leaf.keyPem, staple: old.der });
+    reloader = await startReloaderProcess(["--server", "haproxy", "--cert", volume.dir, "--staple", volume.path("tls.ocsp"), "--haproxy-socket", haproxy.socketPath, "--interval", "1s"]);
+  });
+
+  after(async () => {
+    await reloader.stop();
+    await haproxy.stop();
+    await fixture.cleanup();
+    await removeTempDir(dir);
+  });
+
+  void it("the restarted HAProxy serves the older staple it loaded until the reloader notices and pushes the mounted one again", async () => {
+    const mounted = String(reloader.logs.lines.find((line) => line.msg === "staple pushed")?.thisUpdate);
+    assert.notEqual(mounted, "undefined", "the startup push is logged");
+    await waitFor(async () => (await servedThisUpdate(haproxy.port)) === mounted || undefined, "HAProxy to serve the mounted staple");
+    const mark = reloader.logs.lines.length;
+    await haproxy.restart();
+    await waitFor(async () => (await servedThisUpdate(haproxy.port)) === mounted || undefined, `the new HAProxy to serve thisUpdate ${mounted}`);
+    const lost = await reloader.logs.waitFor((line) => line.msg === "the server no longer holds the staple we handed it (restarted?): handing it over again", "the older staple noticed", mark);
+    assert.match(String(lost.reason), /holds an older staple/);
+    assert.equal(metricValue(await reloader.metrics(), 'ocsp_stapler_reloader_pushes_total{server="haproxy"}'), 2, "the startup push and one after the restart");
+  });
+});
+
 void describe("reloader faults, nginx: the master restarted, a burst of swaps", { skip: skipUnlessInstalled(NGINX) }, () => {
   let fixture: ReloaderFixture;
   let dir: string;
