@@ -34,7 +34,8 @@ interface PairState {
 
 /**
  * The sidecar's loop: on a volume event or a poll, gather (read and verify
- * every pair's mounted staple, re-verify the one in place), decide (pure,
+ * every pair's mounted staple, re-verify the one in place and, where the
+ * server can be asked, check it still holds it), decide (pure,
  * `decidePair`), act (one batch to the server). Syncs never overlap: a
  * trigger during a sync makes exactly one more sync afterwards, so a burst of
  * updates costs nginx one reload.
