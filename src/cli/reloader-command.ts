@@ -41,7 +41,12 @@ Server:
   --server S           nginx or haproxy
   --haproxy-socket P   HAProxy's runtime API socket, at "level admin"
                        (default /run/haproxy/admin.sock). Staples are pushed
-                       with "set ssl ocsp-response": no reload.
+                       with "set ssl ocsp-response": no reload. HAProxy is
+                       asked at every sync which staple it holds, so one that
+                       restarted gets ours again within --interval. A staple
+                       gone from the volume is dropped by a certificate
+                       transaction, which needs the key where HAProxy reads
+                       it (in the --cert file or in <cert>.key).
   --nginx-staple-dir D where verified staples and snippets go (default
                        /run/ocsp-stapler, e.g. an emptyDir shared with nginx).
                        nginx.conf has "include D/*.conf;" in the server block

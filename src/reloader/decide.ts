@@ -23,8 +23,8 @@ export type PairDecision =
  * - a bad mounted staple changes nothing: the server keeps the last good one;
  * - a staple that is gone from the volume (the operator withdrew it) or that
  *   no longer verifies (expired, certificate rotated) is withdrawn, where the
- *   server can drop one (nginx). HAProxy cannot drop a staple at runtime; it
- *   stops sending one itself once it is past nextUpdate.
+ *   server can drop one (nginx by a reload, HAProxy by a certificate
+ *   transaction); a server that cannot keeps it.
  */
 export function decidePair(mounted: StapleCheck, installed: Installed | undefined, canWithdraw: boolean): PairDecision {
   const inPlace = installed?.check.kind === "verified" ? installed.check.response : undefined;

@@ -62,3 +62,29 @@ export async function setOcspResponse(socketPath: string, der: Uint8Array, crtPa
   const committed = (await haproxyCommand(socketPath, `commit ssl cert ${crtPath}`, timeoutMs)).trim();
   if (!/Success!/i.test(committed)) throw new HaproxyRuntimeError(`HAProxy did not commit the staple for ${crtPath}: ${committed || "(empty answer)"}`);
 }
+
+/**
+ * Takes a staple away from a running HAProxy without a reload. HAProxy 2.6
+ * has no command for that: `set ssl ocsp-response` only replaces, and an
+ * empty `set ssl cert <crt>.ocsp` is committed but changes nothing (tried on
+ * 2.6.12). What does drop it is a certificate transaction that sets the
+ * certificate itself: HAProxy clears the `.ocsp`, `.issuer` and `.sctl`
+ * parts when it loads a new PEM, and commits only a PEM that has the private
+ * key too. So `pem` is the certificate file HAProxy's `crt` names with its
+ * key (see haproxy-cert-payload.ts); it goes to the admin socket and nowhere
+ * else, and is never part of an error message.
+ */
+export async function dropOcspResponse(socketPath: string, crtPath: string, pem: string, timeoutMs?: number): Promise<void> {
+  // "<crt>.crt" names the certificate part of <crt> whatever <crt> is called: HAProxy reads a trailing
+  // ".crt" as that part, so a bare "tls.crt" would name a "tls" that does not exist.
+  const staged = (await haproxyCommand(socketPath, `set ssl cert ${crtPath}.crt`, timeoutMs, pem)).trim();
+  if (!/^Transaction (created|updated)/i.test(staged)) {
+    await haproxyCommand(socketPath, `abort ssl cert ${crtPath}`, timeoutMs).catch(() => undefined);
+    throw new HaproxyRuntimeError(`HAProxy refused the certificate transaction for ${crtPath}: ${staged || "(empty answer)"}`);
+  }
+  const committed = (await haproxyCommand(socketPath, `commit ssl cert ${crtPath}`, timeoutMs)).trim();
+  if (!/Success!/i.test(committed)) {
+    await haproxyCommand(socketPath, `abort ssl cert ${crtPath}`, timeoutMs).catch(() => undefined);
+    throw new HaproxyRuntimeError(`HAProxy did not commit ${crtPath} without its staple: ${committed || "(empty answer)"}`);
+  }
+}

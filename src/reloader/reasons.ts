@@ -11,6 +11,13 @@ export const RELOADER_REASONS = [
   "CertStatusUnknown",
   /** HAProxy's runtime API refused the staple or could not be reached. */
   "HaproxyPushFailed",
+  /**
+   * A staple gone from the volume (or no longer valid) could not be taken
+   * away from HAProxy: the certificate transaction that drops it needs the
+   * certificate file HAProxy's `crt` names and its key, and HAProxy must
+   * accept them. HAProxy keeps sending the staple until its nextUpdate.
+   */
+  "HaproxyWithdrawFailed",
   /** Writing the staple or the nginx snippet to the output directory failed. */
   "WriteFailed",
   /** The nginx configuration test failed: nginx was not reloaded. */

@@ -34,7 +34,8 @@ interface PairState {
 
 /**
  * The sidecar's loop: on a volume event or a poll, gather (read and verify
- * every pair's mounted staple, re-verify the one in place), decide (pure,
+ * every pair's mounted staple, re-verify the one in place and, where the
+ * server can be asked, check it still holds it), decide (pure,
  * `decidePair`), act (one batch to the server). Syncs never overlap: a
  * trigger during a sync makes exactly one more sync afterwards, so a burst of
  * updates costs nginx one reload.
@@ -121,12 +122,12 @@ export class Reloader {
       const state = this.stateOf(pair);
       const mounted = await checkStaple(pair, issuers, now);
       this.reportMounted(pair, state, mounted);
-      const installed: Installed | undefined = state.installed === undefined ? undefined : { der: state.installed, check: await checkDer(state.installed, pair, issuers, now) };
+      const installed = await this.confirmed(pair, state, state.installed === undefined ? undefined : { der: state.installed, check: await checkDer(state.installed, pair, issuers, now) });
       state.inUse = installed?.check.kind === "verified" ? installed.check.response : undefined;
       const decision = decidePair(mounted, installed, target.canWithdraw);
       if (decision.action === "install") changes.push({ kind: "install", pair, response: decision.response });
       if (decision.action === "withdraw") {
-        logger.warn({ name: pair.name, staple: pair.staplePath, code: decision.why }, decision.why === "StapleMissing" ? "staple withdrawn from the volume: removing it from nginx" : "the staple in place no longer verifies: removing it from nginx");
+        logger.warn({ name: pair.name, staple: pair.staplePath, code: decision.why }, decision.why === "StapleMissing" ? `staple withdrawn from the volume: removing it from ${target.server}` : `the staple in place no longer verifies: removing it from ${target.server}`);
         changes.push({ kind: "withdraw", pair });
       }
     }
@@ -164,6 +165,26 @@ export class Reloader {
       if (report.reload === "not-running") logger.info({ server: target.server }, "nginx is not running yet: it loads the staple when it starts");
     }
     this.scheduleRetry(report.failed.length > 0);
+  }
+
+  /**
+   * The staple in place, unless the server says it no longer holds it (a
+   * restarted HAProxy): then the loop forgets it, and decidePair hands the
+   * mounted staple over again. A server that cannot be asked changes nothing.
+   */
+  private async confirmed(pair: StaplePair, state: PairState, installed: Installed | undefined): Promise<Installed | undefined> {
+    const { target, logger } = this.options;
+    if (installed?.check.kind !== "verified" || target.confirm === undefined) return installed;
+    const held = await target.confirm(pair, installed.check.response);
+    if (held.kind === "held") return installed;
+    if (held.kind === "unknown") {
+      logger.warn({ name: pair.name, server: target.server, reason: held.detail }, "cannot ask the server which staple it holds: trying again at the next sync");
+      return installed;
+    }
+    logger.warn({ name: pair.name, staple: pair.staplePath, server: target.server, reason: held.detail }, "the server no longer holds the staple we handed it (restarted?): handing it over again");
+    delete state.installed;
+    delete state.inUse;
+    return undefined;
   }
 
   private scheduleExpiry(): void {

@@ -31,8 +31,8 @@ const cases: { name: string; mounted: StapleCheck; installed?: Installed; canWit
   { name: "a bad staple mounted, nothing in place: nothing to do", mounted: rejected("CertIDMismatch"), expect: "keep" },
   { name: "staple gone from the volume: withdraw (nginx)", mounted: missing, installed: installed(fresh), expect: "withdraw", why: "StapleMissing" },
   { name: "the staple in place expired, the mounted one too: withdraw (nginx)", mounted: rejected("Expired"), installed: installed(fresh, rejected("Expired")), expect: "withdraw", why: "Expired" },
-  { name: "staple gone from the volume, HAProxy cannot drop one: keep", mounted: missing, installed: installed(fresh), canWithdraw: false, expect: "keep" },
-  { name: "the staple in place expired, HAProxy: keep (HAProxy stops sending it itself)", mounted: rejected("Expired"), installed: installed(fresh, rejected("Expired")), canWithdraw: false, expect: "keep" },
+  { name: "staple gone from the volume, a server that cannot drop one: keep", mounted: missing, installed: installed(fresh), canWithdraw: false, expect: "keep" },
+  { name: "the staple in place expired, a server that cannot drop one: keep", mounted: rejected("Expired"), installed: installed(fresh, rejected("Expired")), canWithdraw: false, expect: "keep" },
 ];
 
 void describe("decidePair: what the reloader does with one certificate's staple", () => {

@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
@@ -27,6 +28,13 @@ export interface RunningHaproxy {
   readonly pid: number;
   readonly alive: () => boolean;
   readonly output: () => string;
+  /**
+   * A crash and a container restart: SIGKILL (the socket file stays behind,
+   * as after a real crash), then the same configuration started again: a
+   * new process, a new runtime API socket at the same path, the same port,
+   * and whatever staple files are on disk. `pid` is the new process's after.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,23 +63,42 @@ export async function startHaproxy(options: HaproxyOptions): Promise<RunningHapr
     await writeFile(crt, options.chainPem + options.keyPem);
     if (options.staple !== undefined) await writeFile(`${crt}.ocsp`, options.staple);
   }
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    await writeFile(join(dir, "haproxy.cfg"), config(port, crt, socketPath));
+  let output = "";
+  const launch = async (port: number): Promise<ChildProcess | undefined> => {
     const child = spawn(binary, ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
     const collect = (chunk: Buffer): void => { output += chunk.toString(); };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
-    if (await waitListening(port, child) && child.pid !== undefined) {
-      const pid = child.pid;
-      return { port, dir, socketPath, pid, alive: () => child.exitCode === null && child.signalCode === null, output: () => output, stop: async () => { await stopProcess(child); await removeTempDir(dir); } };
-    }
+    if (await waitListening(port, child) && child.pid !== undefined) return child;
     await stopProcess(child);
+    return undefined;
+  };
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    await writeFile(join(dir, "haproxy.cfg"), config(port, crt, socketPath));
+    let child = await launch(port);
+    if (child !== undefined) {
+      const running = (): ChildProcess => child ?? assert.fail("HAProxy is not running");
+      return {
+        port, dir, socketPath, output: () => output,
+        get pid() { return running().pid ?? 0; },
+        alive: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+        restart: async () => {
+          const old = running();
+          const exited = new Promise((resolve) => old.once("exit", resolve));
+          old.kill("SIGKILL");
+          await exited;
+          child = await launch(port);
+          if (child === undefined) throw new Error(`haproxy did not start again: ${output}`);
+        },
+        stop: async () => { if (child !== undefined) await stopProcess(child); await removeTempDir(dir); },
+      };
+    }
     if (!output.includes("Address already in use") || attempt >= 3) {
       await removeTempDir(dir);
       throw new Error(`haproxy did not start: ${output}`);
     }
+    output = "";
   }
 }
 

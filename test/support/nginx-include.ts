@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
 import { nginxBinary, nginxConfig } from "./nginx.ts";
 import { stopProcess, waitListening } from "./server-process.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
+import { waitFor } from "./wait-for.ts";
 
 export interface IncludingNginxOptions {
   readonly certPath: string;
@@ -18,6 +20,12 @@ export interface IncludingNginx {
   /** The master process (`daemon off`), which a graceful reload keeps. */
   readonly masterPid: number;
   readonly alive: () => boolean;
+  /**
+   * A crash, as a container restart ends it: SIGKILL to the master and its
+   * workers at once (a worker outlives a killed master and keeps the port),
+   * resolved once none of them runs. The pid file stays behind, stale.
+   */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,7 +68,8 @@ export async function prepareIncludingNginx(options: IncludingNginxOptions): Pro
         let stderr = "";
         child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
         if (await waitListening(port, child) && child.pid !== undefined) {
-          return { port, masterPid: child.pid, alive: () => child.exitCode === null && child.signalCode === null, stop: () => stopProcess(child) };
+          const masterPid = child.pid;
+          return { port, masterPid, alive: () => child.exitCode === null && child.signalCode === null, kill: () => killAll(child, masterPid), stop: () => stopProcess(child) };
         }
         await stopProcess(child);
         if (!stderr.includes("Address already in use") || attempt >= 3) throw new Error(`nginx did not start: ${stderr || (await errorLog())}`);
@@ -78,4 +87,40 @@ export async function prepareIncludingNginx(options: IncludingNginxOptions): Pro
 /** Stapling only through the reloader's snippets (the README's nginx.conf for the sidecar). */
 function config(dir: string, port: number, options: IncludingNginxOptions): string {
   return nginxConfig(dir, port, { certPath: options.certPath, keyPath: options.keyPath, stapling: `include ${options.stapleDir}/*.conf;`, workers: 2 });
+}
+
+/** SIGKILL to the master and every child of it; resolves once all are gone (or zombies: they hold no port). */
+async function killAll(master: ChildProcess, masterPid: number): Promise<void> {
+  const workers = childrenOf(masterPid);
+  const exited = master.exitCode !== null || master.signalCode !== null ? Promise.resolve() : new Promise((resolve) => master.once("exit", resolve));
+  for (const pid of [masterPid, ...workers]) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  await exited;
+  await waitFor(() => workers.every((pid) => !running(pid)) || undefined, `nginx workers ${workers.join(", ")} to die`);
+}
+
+/** The pids whose parent is `parent` (Linux /proc). */
+function childrenOf(parent: number): number[] {
+  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => statOf(pid)?.ppid === parent);
+}
+
+function running(pid: number): boolean {
+  const state = statOf(pid)?.state;
+  return state !== undefined && state !== "Z" && state !== "X";
+}
+
+/** State and parent from /proc/<pid>/stat ("pid (comm) state ppid …"; comm may hold spaces). */
+function statOf(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const [state = "", ppid = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
 }

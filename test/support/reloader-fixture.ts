@@ -68,6 +68,29 @@ export class ReloaderFixture {
     }
   }
 
+  /**
+   * `count` different verified staples for the leaf, fetched back to back
+   * (a burst of volume updates needs more than one a second): the responder
+   * signs with ECDSA, so each answer is new bytes even within one second.
+   * Their thisUpdate never decreases, so the reloader would install each one
+   * it looked at; the last is the newest.
+   */
+  async staples(count: number): Promise<Uint8Array[]> {
+    const client = new OcspClient({ transport: this.transport, clock: systemClock });
+    const chain = readChain(this.leaf.certPem + this.intermediate.certPem);
+    const staples: Uint8Array[] = [];
+    const seen = new Set<string>();
+    while (staples.length < count) {
+      const { der } = await client.fetchStaple({ chain });
+      const hex = Buffer.from(der).toString("hex");
+      if (seen.has(hex)) continue;
+      seen.add(hex);
+      staples.push(der);
+      this.lastThisUpdate = Math.max(this.lastThisUpdate, parseResponse(der).responses[0]?.thisUpdate.getTime() ?? 0);
+    }
+    return staples;
+  }
+
   async cleanup(): Promise<void> {
     await this.transport.close();
     await this.responder.stop();

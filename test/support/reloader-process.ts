@@ -81,6 +81,11 @@ export async function servedThisUpdate(port: number): Promise<string> {
   return parseResponse(served.staple).responses[0]?.thisUpdate.toISOString() ?? "empty";
 }
 
+/** The staple a TLS server sends now, byte for byte, or undefined. */
+export async function servedStaple(port: number): Promise<Uint8Array | undefined> {
+  return (await probeTls("127.0.0.1", port, "localhost", 10_000)).staple;
+}
+
 /** The value of one metric series in a Prometheus text exposition, or undefined. */
 export function metricValue(text: string, series: string): number | undefined {
   const line = text.split("\n").find((entry) => entry.startsWith(`${series} `));
