@@ -53,6 +53,12 @@ export interface ControllerOptions {
 const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
 
 const STATUS_PREFIX = "status:";
+/**
+ * Status changes coming from Secrets are gathered this long before the
+ * config's status is written: under churn (Secrets created, renewed and
+ * deleted at 50/s) one write a second per config, not one per Secret.
+ */
+const STATUS_BATCH_MS = 1_000;
 const ERROR_BACKOFF_MS = 5_000;
 
 /**
@@ -246,7 +252,7 @@ export class Controller {
 
   private async reconcileSecret(key: string): Promise<void> {
     const outcome = await this.reconciler.reconcile(key);
-    for (const config of outcome.touchedConfigs) this.queue.add(STATUS_PREFIX + config);
+    for (const config of outcome.touchedConfigs) this.queue.addAfter(STATUS_PREFIX + config, STATUS_BATCH_MS);
     if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs);
     void outcome.retryWhen?.then(() => { this.queue.add(key); });
   }
@@ -279,7 +285,15 @@ export class Controller {
       transform: toTlsSecret,
       keyOf: secretKey,
       store: this.secrets,
-      onChange: (key) => { this.queue.add(key); },
+      onChange: (key, secret, previous) => {
+        // A deleted Secret is reconciled once now; its refresh timer would only wake it for nothing.
+        if (secret === undefined) this.queue.forgetDelayed(key);
+        this.queue.add(key);
+        // Every config that selects it (or did) counts it: the owner, and the others as Conflict.
+        for (const version of [secret, previous]) {
+          if (version !== undefined) for (const config of selectingConfigs(this.configs.values(), version)) this.queue.addAfter(STATUS_PREFIX + configKey(config), STATUS_BATCH_MS);
+        }
+      },
     });
   }
 

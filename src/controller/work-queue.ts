@@ -59,6 +59,12 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
+  /** Drops a key's pending `addAfter` (a deleted object has nothing to refresh), so its timer does not outlive it. */
+  forgetDelayed(key: string): void {
+    clearTimeout(this.delayed.get(key)?.timer);
+    this.delayed.delete(key);
+  }
+
   /** The next key to process, or undefined once the queue is shut down. */
   next(): Promise<string | undefined> {
     const key = this.ready.shift();

@@ -56,4 +56,14 @@ void describe("WorkQueue", () => {
     queue.add("ignored");
     assert.equal(queue.depth, 0);
   });
+
+  void it("forgetDelayed drops a pending addAfter: the key is not handed out when its delay ends", async () => {
+    const queue = new WorkQueue();
+    queue.addAfter("deleted", 20);
+    queue.forgetDelayed("deleted");
+    queue.addAfter("later", 60);
+    assert.equal(await queue.next(), "later");
+    assert.equal(queue.depth, 0, "the forgotten key never came");
+    queue.shutDown();
+  });
 });
