@@ -15,6 +15,8 @@ export interface SeenRequest {
   readonly method: string;
   /** Path and query. */
   readonly url: string;
+  /** When it arrived (performance.now(), comparable across proxies in one test process). */
+  readonly at: number;
 }
 
 /**
@@ -27,6 +29,11 @@ export class ApiProxy {
   readonly seen: SeenRequest[] = [];
   /** Decides each request; forwards everything by default. */
   verdict: (request: SeenRequest) => ProxyVerdict = () => ({ kind: "forward" });
+
+  /** The writes (anything but GET) it passed on, but those to Leases: what a controller changed in the cluster. */
+  get writes(): SeenRequest[] {
+    return this.seen.filter((request) => request.method !== "GET" && !request.url.includes("/leases"));
+  }
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly plane: ControlPlane;
@@ -69,7 +76,7 @@ export class ApiProxy {
   }
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
-    const seen = { method: request.method ?? "GET", url: request.url ?? "/" };
+    const seen = { method: request.method ?? "GET", url: request.url ?? "/", at: performance.now() };
     this.seen.push(seen);
     const verdict = this.verdict(seen);
     if (verdict.kind === "hold") {
