@@ -48,7 +48,10 @@ class CompanionStore implements StapleStore {
     this.secret = secret;
     this.owner = owner;
     this.holder = companionName(secret, owner.target);
-    this.stored = companions.get(`${secret.namespace}/${this.holder}`);
+    const found = companions.get(`${secret.namespace}/${this.holder}`);
+    // A companion still owned by a deleted Secret of the same name is not this Secret's staple: the
+    // garbage collector will delete it, so it is written again now, owned by the Secret that lives.
+    this.stored = found?.ownerUid === undefined || found.ownerUid === secret.uid ? found : undefined;
   }
 
   write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
