@@ -67,6 +67,7 @@ export async function runController(args: readonly string[], context: CommandCon
   const controller = new Controller({
     kubeConfig, namespaces, transport, clock: context.clock, random: Math.random, logger, fetchLimits,
     ...(leaderElection === undefined ? {} : { leaderElection }), onLostLeadership: lostLeadership,
+    onRetryAfter: (ms) => { kubeConfig.holdRequests(ms); },
   });
   const health = await startHealthServer(stringFlag(values, "metrics-addr") ?? ":8080", {
     ready: () => controller.synced, unhealthy: () => controller.unhealthy(), registry: controller.metrics.registry,

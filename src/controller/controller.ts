@@ -6,7 +6,7 @@ import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
-import { describeApiError } from "../kube/api-error.ts";
+import { describeApiError, retryAfterMs } from "../kube/api-error.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { selectorMatches } from "../kube/label-selector.ts";
 import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
@@ -39,6 +39,8 @@ export interface ControllerOptions {
   readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly identity: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
   /** Called if this replica loses the Lease after leading: the host should exit so it restarts clean. */
   readonly onLostLeadership?: () => void;
+  /** The API server answered 429/503 with Retry-After: every request of this process should wait that long. */
+  readonly onRetryAfter?: (ms: number) => void;
   /** client-node ends a watch that carried nothing for this long (its default, 30 s); tests shorten it. */
   readonly watchIdleTimeoutMs?: number;
   /**
@@ -243,8 +245,10 @@ export class Controller {
       this.metrics.reconciles.inc({ result: "done" });
     } catch (error) {
       this.metrics.reconciles.inc({ result: "error" });
-      this.options.logger.error({ key, err: describeApiError(error) }, "reconcile failed; retrying");
-      this.queue.addAfter(key, ERROR_BACKOFF_MS);
+      const retryAfter = retryAfterMs(error);
+      if (retryAfter !== undefined) this.options.onRetryAfter?.(retryAfter);
+      this.options.logger.error({ key, err: describeApiError(error), retryAfterMs: retryAfter }, "reconcile failed; retrying");
+      this.queue.addAfter(key, Math.max(ERROR_BACKOFF_MS, retryAfter ?? 0));
     } finally {
       this.queue.done(key);
     }

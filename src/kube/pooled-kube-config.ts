@@ -13,12 +13,22 @@ type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
  * every later request (keep-alive). Credentials are headers, applied on every
  * request as before, so rotating tokens still work. `destroy` ends every
  * connection, in flight or idle, so a shutdown is never held by an API
- * server that does not answer.
+ * server that does not answer. `holdRequests` makes every request wait
+ * (an API server under pressure answered 429 with Retry-After: all of this
+ * process's requests back off together, not one Secret at a time).
  */
 export class PooledKubeConfig extends KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
+  private heldUntil = 0;
+
+  /** Every request from now on waits until `ms` from now (the longest hold asked for wins). */
+  holdRequests(ms: number): void {
+    this.heldUntil = Math.max(this.heldUntil, Date.now() + ms);
+  }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    const wait = this.heldUntil - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     await super.applySecurityAuthentication(context);
     const fresh = context.getDispatcher();
     if (fresh === undefined) return;
