@@ -49,9 +49,9 @@ export type Decision =
  * The write rules of DESIGN.md, in order; the first that applies decides.
  * 1. A staple for another certificate is not usable (rotation): treat it as absent.
  * 2. A verified good or revoked answer is written, unless it is older than the staple in place.
- * 3. Anything else (a failure, `unknown`, an older answer) keeps a usable staple until its
- *    usable end, retrying with backoff but never past that end; a staple past its end, or one
- *    for the wrong certificate, is withdrawn so no consumer serves it.
+ * 3. Anything else (a failure, `unknown`, an older answer) keeps a usable staple until just
+ *    before its usable end (withdrawAt), retrying with backoff but never past that; a staple
+ *    at its end, or one for the wrong certificate, is withdrawn so no consumer serves it.
  * Pure: the same input always gives the same decision.
  */
 export function decide(input: DecisionInput): Decision {
@@ -75,11 +75,24 @@ function reasonOf(outcome: FetchOutcome): StapleReason {
   return outcome.response.certStatus.kind === "unknown" ? "CertStatusUnknown" : "OlderResponse";
 }
 
+/** A failing staple is withdrawn this long before its usable end (at most), so no sampled moment finds an expired one in place. */
+export const WITHDRAW_LEAD_MAX_MS = 30_000;
+
+/**
+ * When a staple that cannot be refreshed goes: a little before its usable end
+ * (a fiftieth of its window, at most 30 s), because deleting it takes a
+ * moment and a staple seconds from its end is of no use to a client anyway.
+ */
+export function withdrawAt(current: CurrentStaple): Date {
+  const window = current.usableUntil.getTime() - current.thisUpdate.getTime();
+  return new Date(current.usableUntil.getTime() - Math.min(WITHDRAW_LEAD_MAX_MS, Math.max(0, window) / 50));
+}
+
 function holdOrWithdraw(input: DecisionInput, current: CurrentStaple | undefined, reason: StapleReason): Decision {
   const failures = input.failuresBefore + 1;
   const retryAt = input.now.getTime() + retryDelayMs(failures, input.policy, input.random);
-  if (current !== undefined && input.now < current.usableUntil) {
-    return { action: "keep", reason, failures, nextCheckAt: new Date(Math.min(retryAt, current.usableUntil.getTime())) };
+  if (current !== undefined && input.now < withdrawAt(current)) {
+    return { action: "keep", reason, failures, nextCheckAt: new Date(Math.min(retryAt, withdrawAt(current).getTime())) };
   }
   if (input.current === undefined) return { action: "keep", reason, failures, nextCheckAt: new Date(retryAt) };
   return {
