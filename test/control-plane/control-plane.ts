@@ -32,6 +32,10 @@ export interface ControlPlane {
   readonly dir: string;
   /** Stops kube-apiserver and starts it again on the same port and etcd: what a control-plane upgrade does. */
   restartApiServer(): Promise<void>;
+  /** SIGKILLs kube-apiserver (no graceful shutdown: open watches and in-flight requests just break) and waits for it to exit; etcd keeps running. */
+  killApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and etcd, after `killApiServer`; resolves once it is ready. */
+  startApiServerAgain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +76,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       dir,
       restartApiServer: async () => {
         await stopProcess(apiServer);
+        apiServer = await startApiServer(binaries, dir, port, etcd.url, token, extraFlags);
+      },
+      killApiServer: async () => {
+        await killProcess(apiServer);
+      },
+      startApiServerAgain: async () => {
+        if (apiServer.exitCode === null && apiServer.signalCode === null) throw new Error("kube-apiserver is still running");
         apiServer = await startApiServer(binaries, dir, port, etcd.url, token, extraFlags);
       },
       stop: async () => {
@@ -171,6 +182,14 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
   child.kill("SIGTERM");
   if (!(await Promise.race([exited, sleep(10_000, false)]))) child.kill("SIGKILL");
+}
+
+/** SIGKILL, as the OOM killer or a node failure would: no chance to end watches or finish requests. */
+async function killProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  child.kill("SIGKILL");
+  await exited;
 }
 
 function kubeconfig(server: string, caPem: string, token: string): string {

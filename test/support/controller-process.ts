@@ -48,6 +48,22 @@ export class ControllerProcess {
     return localGet(this.metricsPort, path);
   }
 
+  /**
+   * The sum of a Prometheus series from its /metrics over the samples whose
+   * labels include `labels` (0 when none): `metric("ocsp_stapler_watch_ends_total", { end: "gone" })`.
+   */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const { body } = await this.get("/metrics");
+    let sum = 0;
+    for (const line of body.split("\n")) {
+      const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (sample?.[1] !== name) continue;
+      const found = new Map([...(sample[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((pair) => [pair[1], pair[2]]));
+      if (Object.entries(labels).every(([key, value]) => found.get(key) === value)) sum += Number(sample[3]);
+    }
+    return sum;
+  }
+
   /** Sends SIGTERM and resolves with the exit code and how long the exit took (ms); fails after `seconds`. */
   async terminate(seconds = 10): Promise<{ code: number | null; ms: number }> {
     const sent = performance.now();
