@@ -15,6 +15,7 @@ import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { companionName } from "../kube/companion-secret.ts";
 import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
+import { secretStillThere } from "../kube/secret-still-there.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
 import { selectingConfigs } from "./ownership.ts";
 import type { SecretState } from "./secret-state.ts";
@@ -135,6 +136,9 @@ export class SecretReconciler {
       this.record(key, { ...(state?.basis === basis ? state : stateOf(owner, secret, store, present?.verified)), nextCheckAt: due, basis });
       return { requeueAfterMs: due.getTime() - now.getTime() };
     }
+    // The staple we wrote is gone: deleted by someone (write it again), or collected with its Secret while
+    // this cache has not seen that deletion yet (write nothing: the deletion event comes next).
+    if (state?.staple !== undefined && store.stored === undefined && !(await secretStillThere(this.deps.api, secret))) return {};
     if (owner.target.mode === "InPlace" && current !== undefined && current.certificateSha256 !== chain.leaf.sha256 && await store.remove()) {
       // Envoy refuses a TLS context whose staple does not match its certificate: a stale staple
       // would block the renewal itself, so it goes before the (possibly slow) fetch of a new one.
