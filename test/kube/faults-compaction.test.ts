@@ -8,7 +8,10 @@
 // controller's resourceVersion (shown by a watch from that version answering 410).
 // Then watches go through again: each Secret cache lists once more (not a relist
 // storm), no companion of an unchanged Secret is rewritten, and the three changes
-// made meanwhile are all seen.
+// made meanwhile are all seen. Last, only the TLS Secret watch is cut while a Secret
+// is deleted: the garbage collector's deletion of its companion reaches the
+// controller first, and it must not write the companion again for a Secret that
+// is gone.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
