@@ -7,10 +7,9 @@
 // visible until the controller acts.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
-import { Controller } from "../../src/controller/controller.ts";
-import { systemClock } from "../../src/ocsp/clock.ts";
+import type { Controller } from "../../src/controller/controller.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
+import { startController } from "../support/in-process-controller.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
 
 const NS = "default";
@@ -25,8 +24,7 @@ void describe("a TLS Secret re-created under the same name", { timeout: 10 * 60_
     env = await KubeEnv.start(NS);
     rig = await OcspRig.start("owner");
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
-    controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock: systemClock, random: () => 0.5, logger: pino({ level: "silent" }) });
-    await controller.start();
+    controller = await startController(env, rig.transport, { random: () => 0.5 });
   });
   after(async () => {
     await controller.stop();

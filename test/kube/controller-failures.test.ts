@@ -5,10 +5,10 @@
 // Secrets) is real.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
-import { Controller } from "../../src/controller/controller.ts";
+import type { Controller } from "../../src/controller/controller.ts";
 import type { Clock } from "../../src/ocsp/clock.ts";
 import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
+import { startController } from "../support/in-process-controller.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
 
 const NS = "default";
@@ -29,8 +29,7 @@ void describe("the controller when things break", { timeout: 50 * 60_000 }, () =
     env = await KubeEnv.start(NS);
     rig = await OcspRig.start("failures");
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
-    controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock, random: () => 0.5, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
-    await controller.start();
+    controller = await startController(env, rig.transport, { clock, random: () => 0.5 });
   });
   after(async () => {
     await controller.stop();

@@ -6,10 +6,10 @@
 // notBefore comes. Real API server and responder; the controller's clock is moved.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
-import { Controller } from "../../src/controller/controller.ts";
+import type { Controller } from "../../src/controller/controller.ts";
 import type { Clock } from "../../src/ocsp/clock.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
+import { startController } from "../support/in-process-controller.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
 
 const NS = "default";
@@ -33,8 +33,7 @@ void describe("leaves outside their validity", { timeout: 20 * 60_000 }, () => {
     env = await KubeEnv.start(NS);
     rig = await OcspRig.start("validity");
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS } });
-    controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock, random: () => 0.5, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
-    await controller.start();
+    controller = await startController(env, rig.transport, { clock, random: () => 0.5 });
   });
   after(async () => {
     await controller.stop();

@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
-import { Controller } from "../../src/controller/controller.ts";
-import { systemClock } from "../../src/ocsp/clock.ts";
+import type { Controller } from "../../src/controller/controller.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
+import { startController } from "../support/in-process-controller.ts";
 import { startServer, type RunningServer } from "../support/misbehaving-server.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
 
@@ -51,8 +50,7 @@ void describe("one bad responder host never stalls the others", { timeout: 20 * 
   });
 
   void it("stapled the healthy host's Secrets before any fetch to the bad hosts ended, with /healthz OK", async () => {
-    controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport: rig.transport, clock: systemClock, random: () => 0.5, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
-    await controller.start();
+    controller = await startController(env, rig.transport, { random: () => 0.5 });
     const companions = async () => (await env.core.listNamespacedSecret({ namespace: NS, labelSelector: "app.kubernetes.io/managed-by=ocsp-stapler" })).items;
     await eventually("the 20 healthy Secrets stapled", async () => ((await companions()).length >= 20 ? true : undefined), 120);
     const metrics = await controller.metrics.registry.metrics();

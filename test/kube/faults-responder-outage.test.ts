@@ -6,12 +6,11 @@
 // one retry. Real API server, real responder, the controller on the real clock.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
-import { Controller } from "../../src/controller/controller.ts";
+import type { Controller } from "../../src/controller/controller.ts";
 import { ANNOTATION } from "../../src/kube/metadata-keys.ts";
-import { systemClock } from "../../src/ocsp/clock.ts";
 import { freePort } from "../support/free-port.ts";
 import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
+import { startController } from "../support/in-process-controller.ts";
 import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
 import { startOpensslResponder, type OpensslResponder } from "../support/openssl-responder.ts";
 import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
@@ -41,8 +40,7 @@ void describe("the responder down past its staples' end, in real time", { timeou
     responder = await startResponder();
     await env.applyConfig("web", { secretSelector: { matchLabels: LABELS }, refresh: { fraction: 0.5, minInterval: "1m", retry: { initial: "5s", max: `${String(RETRY_MAX_S)}s` } } });
     for (const [i, leaf] of leaves.entries()) await env.createTls(`site-${String(i)}`, leaf, ca, LABELS);
-    controller = new Controller({ kubeConfig: env.kubeConfig, namespaces: [NS], transport, clock: systemClock, random: Math.random, logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) });
-    await controller.start();
+    controller = await startController(env, transport);
     await eventually("every Secret stapled", async () => ((await companions()).length === N ? true : undefined), 60);
   });
   after(async () => {
