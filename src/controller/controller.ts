@@ -41,8 +41,6 @@ export interface ControllerOptions {
   readonly onLostLeadership?: () => void;
   /** The API server answered 429/503 with Retry-After: every request of this process should wait that long. */
   readonly onRetryAfter?: (ms: number) => void;
-  /** client-node ends a watch that carried nothing for this long (its default, 30 s); tests shorten it. */
-  readonly watchIdleTimeoutMs?: number;
   /**
    * Caches that could not sync, or could not list or watch, for this long make
    * `unhealthy()` say so (default 5 minutes), so a liveness probe restarts a
@@ -89,6 +87,8 @@ export class Controller {
   private elector: LeaderElector | undefined;
   private election: Promise<void> | undefined;
   private startedAt = 0;
+  /** Set by `stop`: a start still listing must not go on to work or to stand for the Lease. */
+  private stopping = false;
   /** Set when a part of the controller died in a way it cannot recover from (a bug): /healthz then fails. */
   private fatal: string | undefined;
 
@@ -140,14 +140,12 @@ export class Controller {
   async start(): Promise<void> {
     this.startedAt = this.options.clock.now().getTime();
     const watch = new Watch(this.options.kubeConfig);
-    // client-node keeps its idle limit private; tests shorten it to see idle ends within seconds.
-    if (this.options.watchIdleTimeoutMs !== undefined) Object.assign(watch, { requestTimeoutMs: this.options.watchIdleTimeoutMs });
     const scopes = this.options.namespaces.length === 0 ? [undefined] : this.options.namespaces;
     for (const namespace of scopes) {
       this.reflectors.push(this.secretReflector(watch, namespace), this.companionReflector(watch, namespace), this.configReflector(watch, namespace));
     }
     const synced = await Promise.all(this.reflectors.map(({ reflector }) => reflector.start()));
-    if (!synced.every(Boolean)) return;
+    if (!synced.every(Boolean) || this.isStopping()) return;
     this.isSynced = true;
     this.options.logger.info({ secrets: this.secrets.size, configs: this.configs.size, companions: this.companions.size }, "caches synced");
     const election = this.options.leaderElection;
@@ -166,6 +164,11 @@ export class Controller {
       this.fatal = `leader election stopped: ${describeApiError(error)}`;
       this.options.logger.error({ err: describeApiError(error) }, "leader election stopped; this replica no longer works or stands by");
     });
+  }
+
+  /** Read through a method: `stop` may have run during start's await (no narrowing across it). */
+  private isStopping(): boolean {
+    return this.stopping;
   }
 
   /**
@@ -188,6 +191,7 @@ export class Controller {
 
   /** Stops watching, lets running reconciles finish, then gives up the Lease (graceful shutdown on SIGTERM). */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const { reflector } of this.reflectors) reflector.stop();
     this.queue.shutDown();
     await this.dispatching;

@@ -89,6 +89,7 @@ export class Reflector<T> {
     while (!this.stopped) {
       try {
         await this.relist();
+        if (this.isStopped()) break;
         this.succeeded();
         void this.watchFromLastVersion();
         return true;

@@ -8,6 +8,11 @@
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { CoordinationV1Api } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { Controller } from "../../src/controller/controller.ts";
+import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.ts";
+import { systemClock } from "../../src/ocsp/clock.ts";
 import { ApiProxy, writePlainKubeconfig } from "../support/api-proxy.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { freePort } from "../support/free-port.ts";
@@ -127,5 +132,26 @@ void describe("the controller process starting and stopping", { timeout: 20 * 60
     assert.equal(standby.logs(/became leader/).length, 0);
     await stopsCleanly(standby);
     await stopsCleanly(leader);
+  });
+
+  void it("stopped while its first LIST is still out: a late answer does not start it working or standing for the Lease", async () => {
+    proxy.verdict = (request) => (request.method === "GET" && request.url.includes("/secrets") && !request.url.includes("watch=true") ? { kind: "hold" } : { kind: "forward" });
+    const seenBefore = proxy.seen.length;
+    const kubeConfig = new PooledKubeConfig();
+    kubeConfig.loadFromFile(proxied);
+    const controller = new Controller({
+      kubeConfig, namespaces: [NS], transport: rig.transport, clock: systemClock, random: Math.random, logger: pino({ level: "silent" }),
+      leaderElection: { namespace: NS, name: "late-lease", identity: "late" },
+    });
+    const starting = controller.start();
+    await waitFor(() => Promise.resolve(proxy.seen.slice(seenBefore).some((request) => request.url.includes("/secrets")) ? true : undefined), "the Secret LIST to be held", 20_000);
+    await controller.stop();
+    proxy.verdict = () => ({ kind: "forward" });
+    proxy.releaseHeld();
+    await starting; // the late LIST has answered
+    assert.equal(controller.synced, false);
+    assert.equal(controller.leading, false);
+    await assert.rejects(env.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: "late-lease", namespace: NS }), /404/);
+    await kubeConfig.destroy();
   });
 });

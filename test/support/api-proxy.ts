@@ -37,7 +37,7 @@ export class ApiProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly plane: ControlPlane;
-  private held: ServerResponse[] = [];
+  private held: { request: IncomingMessage; response: ServerResponse; seen: SeenRequest }[] = [];
 
   private constructor(plane: ControlPlane) {
     this.plane = plane;
@@ -80,13 +80,24 @@ export class ApiProxy {
     this.seen.push(seen);
     const verdict = this.verdict(seen);
     if (verdict.kind === "hold") {
-      this.held.push(response);
+      this.held.push({ request, response, seen });
       return;
     }
     if (verdict.kind === "answer") {
       response.writeHead(verdict.status, { "content-type": "application/json", ...verdict.headers }).end(JSON.stringify(verdict.body ?? {}));
       return;
     }
+    this.forward(request, response, seen);
+  }
+
+  /** Passes every held request on to the API server after all (an answer that was only late). */
+  releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const { request, response, seen } of held) this.forward(request, response, seen);
+  }
+
+  private forward(request: IncomingMessage, response: ServerResponse, seen: SeenRequest): void {
     const upstream = new URL(this.plane.server);
     const outgoing = httpsRequest({
       host: upstream.hostname, port: upstream.port, method: seen.method, path: seen.url,
@@ -97,7 +108,8 @@ export class ApiProxy {
     });
     outgoing.on("error", () => { response.destroy(); });
     response.on("close", () => { outgoing.destroy(); });
-    request.pipe(outgoing);
+    if (request.readableEnded) outgoing.end();
+    else request.pipe(outgoing);
   }
 }
 
