@@ -240,8 +240,14 @@ export class SecretReconciler {
         this.deps.onWrite?.(owner.target.mode === "InPlace" ? "in-place" : "companion");
         log.info({ reason: decision.reason, serial: decision.response.serial, thisUpdate: decision.response.thisUpdate }, "staple written");
         const revoked = decision.reason === "Revoked";
-        this.deps.events.record(eventTargets(secret, owner), revoked ? "Warning" : "Normal", decision.reason,
-          `${revoked ? "Certificate revoked: stapled so clients fail closed" : "Stapled a verified good response"} (serial ${decision.response.serial}) in ${store.holder}`);
+        // Events mark transitions, not routine refreshes (1,000 Secrets refreshed hourly would be 48,000 Events a day):
+        // the first staple (or the first after a withdrawal or a new certificate), a recovery, a change of status.
+        const previous = this.states.get(key);
+        const routine = context.current !== undefined && (previous?.failures ?? 0) === 0 && previous?.certStatus === (revoked ? "Revoked" : "Good");
+        if (!routine) {
+          this.deps.events.record(eventTargets(secret, owner), revoked ? "Warning" : "Normal", decision.reason,
+            `${revoked ? "Certificate revoked: stapled so clients fail closed" : "Stapled a verified good response"} (serial ${decision.response.serial}) in ${store.holder}`);
+        }
       }
       this.record(key, { ...base, failures: 0, ...stapleFields(store.holder, decision.response) });
       return;

@@ -37,6 +37,20 @@ void describe("the controller when things break", { timeout: 50 * 60_000 }, () =
     await env.stop();
   });
 
+  void it("a routine refresh writes the fresh staple and records no Event (Events mark transitions)", async () => {
+    await staple("routine-tls");
+    await eventually("the first staple's Event", async () => ((await env.eventReasons("Secret", "routine-tls")).includes("Stapled") ? true : undefined));
+    const first = (await env.readSecret("routine-tls-ocsp"))?.metadata?.resourceVersion;
+    offsetMs = 4 * DAY; // past the refresh point (half of 7 days)
+    await env.touch("routine-tls");
+    await eventually("the refreshed staple", async () => ((await env.readSecret("routine-tls-ocsp"))?.metadata?.resourceVersion !== first ? true : undefined));
+    // A first staple elsewhere records an Event after any the refresh could have queued: once it is there, all are.
+    await staple("marker-tls");
+    await eventually("the marker's Event", async () => ((await env.eventReasons("Secret", "marker-tls")).includes("Stapled") ? true : undefined));
+    assert.deepEqual(await env.eventReasons("Secret", "routine-tls"), ["Stapled"]);
+    offsetMs = 0;
+  });
+
   void it("kube-apiserver restarts mid-run: no staple lost, and watching resumes", async () => {
     await staple("steady-tls");
     await eventually("the first staple", () => env.readSecret("steady-tls-ocsp"));
