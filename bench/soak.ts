@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LABEL } from "../src/kube/metadata-keys.ts";
-import { assertBuilt, logLevels, startController } from "./soak/controller-process.ts";
+import { assertBuilt, logMessages, startController } from "./soak/controller-process.ts";
 import { cycleRows, summarise } from "./soak/cycles.ts";
 import { startFleet } from "./soak/fleet.ts";
 import { plotSoak } from "./soak/plot.ts";
@@ -55,7 +55,7 @@ console.log(`soak: controller pid ${String(controller.pid)} started; its log and
 
 const samples = await sampleUntilDone();
 const stopped = await controller.stop();
-const levels = await logLevels(logPath);
+const logged = await logMessages(logPath);
 const events = await fleet.countEvents();
 await fleet.stop();
 await writeFile(join(dirname(logPath), "samples.json"), JSON.stringify(samples));
@@ -66,7 +66,8 @@ const rows = cycleRows(samples, warmUpS, cycleS, SECRETS);
 const summary = summarise(samples, warmUpS, cycleS, SECRETS);
 const controllerLine = [
   `${"Events stored".padEnd(22)}${events.toLocaleString("en-US")} in the namespace at the end`,
-  `${"controller".padEnd(22)}log lines ${JSON.stringify(levels)}; SIGTERM → exit ${String(stopped.code ?? stopped.signal)} in ${stopped.seconds.toFixed(1)} s`,
+  `${"controller log".padEnd(22)}${Object.entries(logged).map(([message, times]) => `${String(times)} × ${message}`).join("; ") || "nothing at warn or above"}`,
+  `${"controller stop".padEnd(22)}SIGTERM → exit ${String(stopped.code ?? stopped.signal)} in ${stopped.seconds.toFixed(1)} s`,
 ].join("\n");
 const text = `${heading(setup)}\n\n${cycleTable(rows)}\n\nSummary (steady state, after the warm-up)\n${summaryLines(summary, setup)}\n${controllerLine}\n`;
 console.log(`\n${text}`);

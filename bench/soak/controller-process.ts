@@ -65,18 +65,18 @@ export async function startController(kubeconfigPath: string, logPath: string, f
   };
 }
 
-/** Counts the controller's log lines by pino level name (warn, error, fatal). */
-export async function logLevels(logPath: string): Promise<Record<string, number>> {
-  const names: Record<number, string> = { 40: "warn", 50: "error", 60: "fatal" };
+/** Counts the controller's log lines by level and message ("warn: watch ended; reconnecting"), so a recurring warning shows. */
+export async function logMessages(logPath: string): Promise<Record<string, number>> {
+  const levels: Record<number, string> = { 40: "warn", 50: "error", 60: "fatal" };
   const counts: Record<string, number> = {};
   for (const line of (await readFile(logPath, "utf8")).split("\n")) {
     if (line === "") continue;
-    let level = "unparsed";
+    let key = "not JSON (a crash trace?)";
     try {
-      const parsed = JSON.parse(line) as { level?: number };
-      level = names[parsed.level ?? 0] ?? String(parsed.level);
-    } catch { /* a line that is not JSON (a crash trace) counts as unparsed */ }
-    counts[level] = (counts[level] ?? 0) + 1;
+      const parsed = JSON.parse(line) as { level?: number; msg?: string };
+      key = `${levels[parsed.level ?? 0] ?? String(parsed.level)}: ${parsed.msg ?? ""}`;
+    } catch { /* counted under the key above */ }
+    counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
 }

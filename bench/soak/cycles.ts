@@ -18,7 +18,8 @@ export interface CycleRow {
   readonly writes: Readonly<Record<WriteKind, number>>;
   readonly fetchFailures: number;
   readonly rssMiB: number;
-  readonly heapMiB: number;
+  /** The lowest V8 heap use sampled in the row: close to the live heap after a collection, so a leak shows as a rising floor. */
+  readonly heapLowMiB: number;
 }
 
 /** The whole steady state (after the warm-up) in a few figures. */
@@ -44,7 +45,9 @@ export interface SoakSummary {
   readonly rssLastMiB: number;
   readonly rssPeakMiB: number;
   readonly rssSlopeMiBPerHour: number;
-  readonly heapSlopeMiBPerHour: number;
+  /** Mean of the rows' lowest heap use, over the first and the last five cycles. */
+  readonly heapLowFirstMiB: number;
+  readonly heapLowLastMiB: number;
 }
 
 /**
@@ -86,7 +89,7 @@ function row(bound: { label: string; from: number; to: number }, inRow: readonly
     writes: { companion: delta((s) => s.writes.companion), status: delta((s) => s.writes.status), event: delta((s) => s.writes.event), delete: delta((s) => s.writes.delete) },
     fetchFailures: delta((sample) => sample.fetchFailures),
     rssMiB: end.rssMiB,
-    heapMiB: end.heapMiB,
+    heapLowMiB: Math.min(...inRow.map((sample) => sample.heapMiB)),
   };
 }
 
@@ -102,6 +105,7 @@ export function summarise(samples: readonly Sample[], warmUpEnd: number, cycleS:
   const refreshes = delta((sample) => sample.refreshes);
   const perCycle = (read: (sample: Sample) => number): number => (cycles > 0 ? delta(read) / cycles : 0);
   const hours = (sample: Sample): number => sample.t / 3600;
+  const steadyRows = cycleRows(samples, warmUpEnd, cycleS, selected).filter((row) => row.label !== "warm-up");
   return {
     cycles,
     samples: steady.length,
@@ -124,6 +128,11 @@ export function summarise(samples: readonly Sample[], warmUpEnd: number, cycleS:
     rssLastMiB: end.rssMiB,
     rssPeakMiB: Math.max(...samples.map((sample) => sample.rssMiB)),
     rssSlopeMiBPerHour: slope(steady.map((sample) => ({ x: hours(sample), y: sample.rssMiB }))),
-    heapSlopeMiBPerHour: slope(steady.map((sample) => ({ x: hours(sample), y: sample.heapMiB }))),
+    heapLowFirstMiB: mean(steadyRows.slice(0, 5).map((row) => row.heapLowMiB)),
+    heapLowLastMiB: mean(steadyRows.slice(-5).map((row) => row.heapLowMiB)),
   };
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }

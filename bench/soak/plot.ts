@@ -41,12 +41,12 @@ function xAxis(domain: number[]): { field: string; type: "quantitative"; title: 
   return { field: "minute", type: "quantitative", title: "minutes since the controller started", scale: { domain, nice: false } };
 }
 
-/** A horizontal reference line with its label at the left edge. */
-function reference(y: number, label: string, color: string): Layer[] {
+/** A horizontal reference line with its label at the right edge (clear of the warm-up line), above it or (`below`) under it. */
+function reference(y: number, label: string, color: string, domain: number[], below = false): Layer[] {
   const data = { values: [{ y, label }] };
   return [
     { data, mark: { type: "rule", color, strokeWidth: 1.5 }, encoding: { y: { field: "y", type: "quantitative" } } },
-    { data, mark: { type: "text", color, align: "left", baseline: "bottom", dx: 4, dy: -2 }, encoding: { x: { datum: 0, type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { field: "label" } } },
+    { data, mark: { type: "text", color, align: "right", baseline: below ? "top" : "bottom", dx: -4, dy: below ? 3 : -2 }, encoding: { x: { datum: domain[1] ?? 0, type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { field: "label" } } },
   ];
 }
 
@@ -63,11 +63,11 @@ function agePanel(samples: readonly Sample[], setup: SoakSetup, domain: number[]
     { minute: minutes(sample.t), series: "least time left", percent: ((sample.minLeftS ?? 0) / setup.validityS) * 100 },
   ]);
   return {
-    width: WIDTH, height: 280,
+    width: WIDTH, height: 340,
     title: "Staples in the companion Secrets: age (now − thisUpdate) and the least time left (nextUpdate − now), % of validity",
     layer: [
-      ...reference(100, "validity: a staple this old has expired", "#d62728"),
-      ...reference(setup.fraction * 100, `refresh due (fraction ${String(setup.fraction)})`, "#999"),
+      ...reference(100, "validity: a staple this old has expired", "#d62728", domain),
+      ...reference(setup.fraction * 100, `refresh due (fraction ${String(setup.fraction)})`, "#777", domain, true),
       warmUpLine(setup),
       {
         data: { values }, mark: { type: "line", strokeWidth: 1.5 },
@@ -114,7 +114,7 @@ function perCyclePanel(rows: readonly CycleRow[], setup: SoakSetup, domain: numb
   return {
     width: WIDTH, height: 160, title: `CA requests and API writes per refresh cycle (${String(setup.cycleS)} s), at each cycle's end`,
     layer: [
-      ...reference(1, "one per certificate per cycle", "#999"),
+      ...reference(1, "one per certificate per cycle", "#999", domain, true),
       warmUpLine(setup),
       {
         // Hollow squares and circles, so two series at the same value both show.

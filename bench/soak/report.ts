@@ -32,7 +32,7 @@ const COLUMNS: { readonly head: string; readonly cell: (row: CycleRow) => string
   { head: "deletes", cell: (row) => count(row.writes.delete) },
   { head: "fetch fail", cell: (row) => count(row.fetchFailures) },
   { head: "RSS MiB", cell: (row) => fixed(row.rssMiB) },
-  { head: "heap MiB", cell: (row) => fixed(row.heapMiB) },
+  { head: "heap low", cell: (row) => fixed(row.heapLowMiB) },
 ];
 
 /** The per-cycle table: the worst moment of each cycle for the ages, counters as differences. */
@@ -47,7 +47,8 @@ export function heading(setup: SoakSetup): string {
     `ocsp-stapler soak: ${count(setup.selected)} TLS Secrets with distinct certificates, responses valid ${fixed(setup.validityS / 60, 1)} min,`,
     `refresh at ${fixed(setup.fraction, 2)} of validity (a cycle is ${fixed(setup.cycleS)} s), fetch rate cap ${setup.fetchRate}/s, a sample every ${fixed(setup.sampleS)} s.`,
     `Started ${setup.startedAt.toISOString()}, Node ${process.version}; warm-up (controller start until every Secret was stapled) ${fixed(setup.warmUpS, 1)} s.`,
-    "Ages are shares of the staple's validity (nextUpdate − thisUpdate) at the worst sampled moment of the cycle; counters are per cycle.",
+    "Ages are shares of the staple's validity (nextUpdate − thisUpdate) at the worst sampled moment of the cycle; counters are per cycle;",
+    "RSS is at the cycle's end, heap low the least V8 heap use sampled in it (MiB).",
   ].join("\n");
 }
 
@@ -66,7 +67,8 @@ export function summaryLines(summary: SoakSummary, setup: SoakSetup): string {
     ["CA requests", `${fixed(summary.caPerCertPerCycle, 3)} per certificate per cycle, ${fixed(summary.caPerRefresh, 3)} per refresh seen`],
     ["API writes per cycle", `companion ${fixed(writes.companion, 1)} (${fixed(writes.companion / setup.selected, 3)} per certificate), status ${fixed(writes.status, 1)}, events ${fixed(writes.event, 1)}, deletes ${fixed(writes.delete, 1)}`],
     ["failed fetches", count(summary.fetchFailures)],
-    ["controller RSS", `${fixed(summary.rssFirstMiB)} MiB after warm-up, ${fixed(summary.rssLastMiB)} MiB at the end, ${fixed(summary.rssPeakMiB)} MiB peak; trend ${fixed(summary.rssSlopeMiBPerHour, 1)} MiB/h (heap used ${fixed(summary.heapSlopeMiBPerHour, 1)} MiB/h)`],
+    ["controller RSS", `${fixed(summary.rssFirstMiB)} MiB after warm-up, ${fixed(summary.rssLastMiB)} MiB at the end, ${fixed(summary.rssPeakMiB)} MiB peak; trend ${fixed(summary.rssSlopeMiBPerHour, 1)} MiB/h`],
+    ["V8 heap used, low", `${fixed(summary.heapLowFirstMiB)} MiB in the first 5 cycles, ${fixed(summary.heapLowLastMiB)} MiB in the last 5 (mean of each cycle's lowest sample: a leak raises it)`],
   ];
   return lines.map(([name, value]) => `${name.padEnd(22)}${value}`).join("\n");
 }
