@@ -12,6 +12,8 @@ import { freePort } from "../test/support/free-port.ts";
 import { KubeEnv } from "../test/support/kube-env.ts";
 import { startOpensslResponder } from "../test/support/openssl-responder.ts";
 import { createRootCa, goodEntry, type Issued } from "../test/support/pki.ts";
+import { inParallel } from "./support/in-parallel.ts";
+import { metric } from "./support/metrics-text.ts";
 
 const N = Number(process.env.BENCH_SECRETS ?? "1000");
 // The built CLI, as the container runs it (the sources would add Node's type stripper to the RSS).
@@ -19,23 +21,7 @@ const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const RATE = process.env.BENCH_FETCH_RATE ?? "20";
 const LABELS = { staple: "yes" };
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await task(item);
-    }
-  }));
-}
-
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
-
-function metric(text: string, name: string, labels = ""): number {
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name}${labels === "" ? " " : `{${labels}} `}`));
-  return Number(line?.split(" ").at(-1) ?? "0");
-}
 
 console.log(`ocsp-stapler scale benchmark: ${N.toLocaleString("en-US")} TLS Secrets, distinct certificates (Node ${process.version})\n`);
 const env = await KubeEnv.start("default");
