@@ -13,6 +13,7 @@ import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
 import { HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
+import { NginxReloaderRig } from "../support/nginx-reloader-rig.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { localGet } from "../support/local-get.ts";
 import { capturingLogger, LogLines, metricValue, servedThisUpdate } from "../support/reloader-process.ts";
@@ -48,30 +49,20 @@ async function startInProcess(args: readonly string[], clock: Clock): Promise<{ 
 
 void describe("reloader with the clock past nextUpdate (nginx): the expired staple is withdrawn and a new expired one never written", { skip: noNginx }, () => {
   const clock = new ShiftedClock();
+  let rig: NginxReloaderRig<Awaited<ReturnType<typeof startInProcess>>>;
   let fixture: ReloaderFixture;
-  let dir: string;
   let volume: KubeletVolume;
-  let prepared: PreparedNginx;
   let nginx: IncludingNginx;
   let reloader: Awaited<ReturnType<typeof startInProcess>>;
   let stapleDir: string;
 
   before(async () => {
-    fixture = await ReloaderFixture.create("rl-clock");
-    dir = await makeTempDir("rl-clock");
-    stapleDir = join(dir, "out");
-    volume = await KubeletVolume.create(join(dir, "tls"), { "tls.crt": fixture.chainPem, "tls.key": fixture.leaf.keyPem, "tls.ocsp": (await fixture.staple()).der });
-    prepared = await prepareIncludingNginx({ certPath: volume.path("tls.crt"), keyPath: volume.path("tls.key"), stapleDir });
-    reloader = await startInProcess(["--server", "nginx", "--cert", volume.dir, "--staple", volume.path("tls.ocsp"), "--nginx-staple-dir", stapleDir, "--nginx-pid-file", prepared.pidFile, "--nginx-test-command", prepared.testCommand], clock);
-    nginx = await prepared.start();
+    rig = await NginxReloaderRig.start("rl-clock", (args) => startInProcess(args, clock));
+    ({ fixture, volume, reloader, stapleDir } = rig);
+    nginx = await rig.prepared.start();
   });
 
-  after(async () => {
-    await reloader.stop();
-    await prepared.cleanup();
-    await fixture.cleanup();
-    await removeTempDir(dir);
-  });
+  after(() => rig.cleanup());
 
   void it("eight days on (nextUpdate is thisUpdate + 7 days), the staple in place is withdrawn: nginx reloads and staples nothing", async () => {
     assert.notEqual(await servedThisUpdate(nginx.port), "none");

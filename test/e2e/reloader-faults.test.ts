@@ -16,9 +16,10 @@ import { parseResponse } from "../../src/ocsp/response-parser.ts";
 import { haproxyCommand } from "../../src/reloader/haproxy-runtime.ts";
 import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
-import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
+import type { IncludingNginx, PreparedNginx } from "../support/nginx-include.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
+import { NginxReloaderRig } from "../support/nginx-reloader-rig.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { metricValue, servedStaple, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
@@ -167,8 +168,8 @@ void describe("reloader faults, HAProxy restarted with an older staple on disk (
 });
 
 void describe("reloader faults, nginx: the master restarted, a burst of swaps", { skip: skipUnlessInstalled(NGINX) }, () => {
+  let rig: NginxReloaderRig<ReloaderProcess>;
   let fixture: ReloaderFixture;
-  let dir: string;
   let stapleDir: string;
   let volume: KubeletVolume;
   let prepared: PreparedNginx;
@@ -176,29 +177,17 @@ void describe("reloader faults, nginx: the master restarted, a burst of swaps", 
   let reloader: ReloaderProcess;
   let current: { der: Uint8Array; thisUpdate: string };
 
-  const files = (staple: Uint8Array): Record<string, Uint8Array | string> => ({ "tls.crt": fixture.chainPem, "tls.key": fixture.leaf.keyPem, "tls.ocsp": staple });
+  const files = (staple: Uint8Array): Record<string, Uint8Array | string> => rig.files(staple);
   const reloads = async (): Promise<number> => metricValue(await reloader.metrics(), 'ocsp_stapler_reloader_nginx_reloads_total{result="reloaded"}') ?? 0;
 
   before(async () => {
-    fixture = await ReloaderFixture.create("rl-faults-nx");
-    dir = await makeTempDir("rl-faults-nx");
-    stapleDir = join(dir, "run-ocsp-stapler");
-    current = await fixture.staple();
-    volume = await KubeletVolume.create(join(dir, "tls"), files(current.der));
-    prepared = await prepareIncludingNginx({ certPath: volume.path("tls.crt"), keyPath: volume.path("tls.key"), stapleDir });
-    reloader = await startReloaderProcess([
-      "--server", "nginx", "--cert", volume.dir, "--staple", volume.path("tls.ocsp"), "--name", "web",
-      "--nginx-staple-dir", stapleDir, "--nginx-pid-file", prepared.pidFile, "--nginx-test-command", prepared.testCommand, "--interval", "60s",
-    ]);
+    rig = await NginxReloaderRig.start("rl-faults-nx", startReloaderProcess, ["--name", "web", "--interval", "60s"]);
+    ({ fixture, stapleDir, volume, prepared, reloader } = rig);
+    current = rig.first;
     nginx = await prepared.start();
   });
 
-  after(async () => {
-    await reloader.stop();
-    await prepared.cleanup();
-    await fixture.cleanup();
-    await removeTempDir(dir);
-  });
+  after(() => rig.cleanup());
 
   void it("a staple that arrives while nginx is down (master and workers SIGKILLed) is staged; the restarted master staples it from its first handshake", async () => {
     assert.equal(await servedThisUpdate(nginx.port), current.thisUpdate);

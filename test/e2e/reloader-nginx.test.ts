@@ -12,22 +12,22 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
-import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
+import type { IncludingNginx, PreparedNginx } from "../support/nginx-include.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { NGINX, skipUnlessInstalled } from "../support/programs.ts";
-import { ReloaderFixture } from "../support/reloader-fixture.ts";
+import { NginxReloaderRig } from "../support/nginx-reloader-rig.ts";
+import type { ReloaderFixture } from "../support/reloader-fixture.ts";
 import { localGet } from "../support/local-get.ts";
 import { metricValue, servedThisUpdate, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { jsonOf, runCli } from "../support/run-cli.ts";
-import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const skip = skipUnlessInstalled(NGINX);
 const run = promisify(execFile);
 
 void describe("reloader --server nginx: snippet, staple file, config test, graceful reload", { skip }, () => {
+  let rig: NginxReloaderRig<ReloaderProcess>;
   let fixture: ReloaderFixture;
-  let dir: string;
   let stapleDir: string;
   let volume: KubeletVolume;
   let prepared: PreparedNginx;
@@ -35,29 +35,17 @@ void describe("reloader --server nginx: snippet, staple file, config test, grace
   let reloader: ReloaderProcess;
   let current: { der: Uint8Array; thisUpdate: string };
 
-  const files = (staple?: Uint8Array): Record<string, Uint8Array | string> => ({ "tls.crt": fixture.chainPem, "tls.key": fixture.leaf.keyPem, ...(staple === undefined ? {} : { "tls.ocsp": staple }) });
+  const files = (staple?: Uint8Array): Record<string, Uint8Array | string> => rig.files(staple);
   const reloads = async (): Promise<number> => metricValue(await reloader.metrics(), 'ocsp_stapler_reloader_nginx_reloads_total{result="reloaded"}') ?? 0;
   const pushes = async (): Promise<number> => metricValue(await reloader.metrics(), 'ocsp_stapler_reloader_pushes_total{server="nginx"}') ?? 0;
 
   before(async () => {
-    fixture = await ReloaderFixture.create("rl-nginx");
-    dir = await makeTempDir("rl-nginx");
-    stapleDir = join(dir, "run-ocsp-stapler");
-    current = await fixture.staple();
-    volume = await KubeletVolume.create(join(dir, "tls"), files(current.der));
-    prepared = await prepareIncludingNginx({ certPath: volume.path("tls.crt"), keyPath: volume.path("tls.key"), stapleDir });
-    reloader = await startReloaderProcess([
-      "--server", "nginx", "--cert", volume.dir, "--staple", volume.path("tls.ocsp"), "--name", "web",
-      "--nginx-staple-dir", stapleDir, "--nginx-pid-file", prepared.pidFile, "--nginx-test-command", prepared.testCommand, "--interval", "60s",
-    ]);
+    rig = await NginxReloaderRig.start("rl-nginx", startReloaderProcess, ["--name", "web", "--interval", "60s"]);
+    ({ fixture, stapleDir, volume, prepared, reloader } = rig);
+    current = rig.first;
   });
 
-  after(async () => {
-    await reloader.stop();
-    await prepared.cleanup();
-    await fixture.cleanup();
-    await removeTempDir(dir);
-  });
+  after(() => rig.cleanup());
 
   void it("writes the verified staple and its snippet before nginx starts (tested, no nginx to reload yet)", async () => {
     assert.deepEqual(new Uint8Array(await readFile(join(stapleDir, "web.der"))), current.der);
