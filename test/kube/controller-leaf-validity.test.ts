@@ -11,6 +11,7 @@ import type { Clock } from "../../src/ocsp/clock.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
+import { sumSeries } from "../support/prometheus-text.ts";
 
 const NS = "default";
 const LABELS = { staple: "yes" };
@@ -22,12 +23,8 @@ void describe("leaves outside their validity", { timeout: 20 * 60_000 }, () => {
   let offsetMs = 0;
   const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
   let controller: Controller;
-  const metric = async (pattern: RegExp): Promise<number> => {
-    const text = await controller.metrics.registry.metrics();
-    return text.split("\n").filter((line) => pattern.test(line)).reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
-  };
-  const fetches = () => metric(/^ocsp_stapler_fetch_total\{/);
-  const reconciles = () => metric(/^ocsp_stapler_reconcile_total\{/);
+  const fetches = async () => sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_fetch_total");
+  const reconciles = async () => sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_reconcile_total");
 
   before(async () => {
     env = await KubeEnv.start(NS);

@@ -21,7 +21,6 @@ import { waitFor } from "../support/wait-for.ts";
 const NS = "apikill";
 const LABELS = { staple: "yes" };
 const FLEET = Number(process.env.APIKILL_SECRETS ?? "1000");
-const MANAGED = "app.kubernetes.io/managed-by=ocsp-stapler";
 const SOURCE = "ocsp-stapler.io/source";
 /** A Secret created after the API server is back must be stapled this soon. */
 const AFTERWARDS_WITHIN_S = 30;
@@ -35,7 +34,7 @@ void describe("fault: kube-apiserver SIGKILLed during a cold start", { timeout: 
   let controller: ControllerProcess | undefined;
   let lateLeaf: Issued;
 
-  const companions = async (): Promise<V1Secret[]> => (await env.core.listNamespacedSecret({ namespace: NS, labelSelector: MANAGED })).items;
+  const companions = (): Promise<V1Secret[]> => env.companions();
   const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
 
   before(async () => {

@@ -7,7 +7,6 @@
 // Conflict; nothing is fetched in a loop, and the heap stays bounded.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import { pino } from "pino";
@@ -55,11 +54,7 @@ function selectorOf(config: FleetConfig): Record<string, unknown> {
 
 /** Polls at most twice a second: each probe lists or reads objects the API server must serialise. */
 function unhurried<T>(what: string, probe: () => Promise<T | undefined>, seconds: number): Promise<T> {
-  return eventually(what, async () => {
-    const value = await probe();
-    if (value === undefined) await sleep(500);
-    return value;
-  }, seconds);
+  return eventually(what, probe, seconds, 500);
 }
 
 /** Everything the controller logs, scanned as it is written and never kept. */

@@ -207,10 +207,8 @@ void describe("fault: churn", { timeout: 30 * 60_000 }, () => {
     let last: string[] = [];
     await eventually(what, async () => {
       last = await differences();
-      if (last.length === 0) return true;
-      await sleep(1_000);
-      return undefined;
-    }, seconds).catch((error: unknown) => { throw new Error(`${String(error)}; ${last.length} differences, e.g. ${last.slice(0, 8).join("; ")}`); });
+      return last.length === 0 ? true : undefined;
+    }, seconds, 1_000).catch((error: unknown) => { throw new Error(`${String(error)}; ${last.length} differences, e.g. ${last.slice(0, 8).join("; ")}`); });
     return (performance.now() - started) / 1000;
   }
 
@@ -227,10 +225,8 @@ void describe("fault: churn", { timeout: 30 * 60_000 }, () => {
     await eventually("every Event written", async () => {
       const page = await env.core.listNamespacedEvent({ namespace: NS, limit: 1 });
       const written = page.items.length + (page.metadata?.remainingItemCount ?? 0);
-      if (written >= ((await writes()).event ?? 0)) return true;
-      await sleep(500);
-      return undefined;
-    }, 60);
+      return written >= ((await writes()).event ?? 0) ? true : undefined;
+    }, 60, 500);
   }
 
   async function writes(): Promise<Record<string, number>> {

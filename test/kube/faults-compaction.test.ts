@@ -27,7 +27,6 @@ import { waitFor } from "../support/wait-for.ts";
 const NS = "compaction";
 const LABELS = { staple: "yes" };
 const STEADY = 20;
-const MANAGED = "app.kubernetes.io/managed-by=ocsp-stapler";
 const SECRETS_PATH = `/api/v1/namespaces/${NS}/secrets`;
 /** A Secret reflector's LIST or watch (a collection request; a single Secret's path goes on after the collection's). */
 const isSecretCollection = (seen: SeenRequest) => seen.method === "GET" && new URL(seen.url, "http://proxy").pathname === SECRETS_PATH;
@@ -45,7 +44,7 @@ void describe("fault: etcd compacted while the operator's watches are cut (410 G
   let writtenAfterCut: string[] = [];
   let writesAfterCut = 0;
 
-  const companions = async (): Promise<V1Secret[]> => (await env.core.listNamespacedSecret({ namespace: NS, labelSelector: MANAGED })).items;
+  const companions = (): Promise<V1Secret[]> => env.companions();
   const sha256 = (leaf: Issued) => readCertificates(leaf.certPem, "leaf")[0]?.sha256;
   const leaf = (name: string) => leaves.get(name) as Issued;
 

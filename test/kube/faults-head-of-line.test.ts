@@ -51,7 +51,7 @@ void describe("one bad responder host never stalls the others", { timeout: 20 * 
 
   void it("stapled the healthy host's Secrets before any fetch to the bad hosts ended, with /healthz OK", async () => {
     controller = await startController(env, rig.transport, { random: () => 0.5 });
-    const companions = async () => (await env.core.listNamespacedSecret({ namespace: NS, labelSelector: "app.kubernetes.io/managed-by=ocsp-stapler" })).items;
+    const companions = () => env.companions();
     await eventually("the 20 healthy Secrets stapled", async () => ((await companions()).length >= 20 ? true : undefined), 120);
     const metrics = await controller.metrics.registry.metrics();
     const ended = metrics.split("\n").filter((line) => /^ocsp_stapler_fetch_total\{.*result="Responder(Timeout|Unreachable)"/.test(line));

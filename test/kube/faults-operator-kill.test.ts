@@ -16,7 +16,6 @@ import { OcspRig } from "../support/ocsp-rig.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const LABELS = { staple: "yes" };
-const MANAGED = "app.kubernetes.io/managed-by=ocsp-stapler";
 /** client-go's defaults, which the controller uses: a standby takes over this long after the last renewal it saw, trying every 2 s. */
 const LEASE_MS = 15_000;
 const RETRY_MS = 2_000;
@@ -26,10 +25,9 @@ void describe("the operator killed", { timeout: 20 * 60_000 }, () => {
   let rig: OcspRig;
   const processes: ControllerProcess[] = [];
   const proxies: ApiProxy[] = [];
-  const companions = async (namespace: string) => new Map((await env.core.listNamespacedSecret({ namespace, labelSelector: MANAGED })).items
+  const companions = async (namespace: string) => new Map((await env.companions(namespace))
     .map((secret) => [secret.metadata?.name ?? "", `${secret.metadata?.uid ?? ""}@${secret.metadata?.resourceVersion ?? ""}`]));
-  const fetches = async (controller: ControllerProcess) => (await controller.get("/metrics")).body.split("\n")
-    .filter((line) => line.startsWith("ocsp_stapler_fetch_total{")).reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+  const fetches = (controller: ControllerProcess) => controller.metric("ocsp_stapler_fetch_total");
   const run = async (namespace: string, extra: string[] = []) => {
     const proxy = await ApiProxy.start(env.plane);
     proxies.push(proxy);

@@ -30,7 +30,7 @@ void describe("the responder down past its staples' end, in real time", { timeou
   const transport = new LoopbackOnlyTransport();
   let controller: Controller;
   const startResponder = async () => startOpensslResponder({ ca, indexPath: await ca.writeIndex(leaves.map(goodEntry)), port, nmin: 2 });
-  const companions = async () => (await env.core.listNamespacedSecret({ namespace: NS, labelSelector: "app.kubernetes.io/managed-by=ocsp-stapler" })).items;
+  const companions = () => env.companions();
 
   before(async () => {
     env = await KubeEnv.start(NS);

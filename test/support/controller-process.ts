@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.ts";
 import { localGet } from "./local-get.ts";
+import { sumSeries } from "./prometheus-text.ts";
 import { waitFor } from "./wait-for.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -48,20 +49,9 @@ export class ControllerProcess {
     return localGet(this.metricsPort, path);
   }
 
-  /**
-   * The sum of a Prometheus series from its /metrics over the samples whose
-   * labels include `labels` (0 when none): `metric("ocsp_stapler_watch_ends_total", { end: "gone" })`.
-   */
+  /** The sum of a series from its /metrics over the samples whose labels include `labels` (sumSeries). */
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const { body } = await this.get("/metrics");
-    let sum = 0;
-    for (const line of body.split("\n")) {
-      const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (sample?.[1] !== name) continue;
-      const found = new Map([...(sample[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((pair) => [pair[1], pair[2]]));
-      if (Object.entries(labels).every(([key, value]) => found.get(key) === value)) sum += Number(sample[3]);
-    }
-    return sum;
+    return sumSeries((await this.get("/metrics")).body, name, labels);
   }
 
   /** Sends SIGTERM and resolves with the exit code and how long the exit took (ms); fails after `seconds`. */

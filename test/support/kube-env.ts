@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { ApiException, CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
+import { FIELD_MANAGER, LABEL } from "../../src/kube/metadata-keys.ts";
 import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.ts";
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from "../control-plane/control-plane.ts";
 import { kubectl } from "./kube-tools.ts";
@@ -13,8 +14,8 @@ const CRD = fileURLToPath(new URL("../../crds/stapleconfigs.ocsp-stapler.io.yaml
  * `seconds`. API reads that fail (a 404 before the object exists) count as
  * "not yet".
  */
-export function eventually<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20): Promise<T> {
-  return waitFor(() => probe().catch(() => undefined), what, seconds * 1000);
+export function eventually<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20, intervalMs?: number): Promise<T> {
+  return waitFor(() => probe().catch(() => undefined), what, seconds * 1000, intervalMs);
 }
 
 export interface StatusEntry { name: string; error?: { code: string; message?: string }; certStatus?: string; nextUpdate?: string; staple?: string }
@@ -79,6 +80,11 @@ export class KubeEnv {
   /** Changes nothing that matters, so the controller looks at the Secret again. */
   async touch(name: string): Promise<void> {
     await this.core.patchNamespacedSecret({ name, namespace: this.namespace, body: [{ op: "add", path: "/metadata/annotations", value: { touched: String(Date.now()) } }] });
+  }
+
+  /** The companion Secrets in a namespace (ours by label), as the API server has them now. */
+  async companions(namespace = this.namespace): Promise<V1Secret[]> {
+    return (await this.core.listNamespacedSecret({ namespace, labelSelector: `${LABEL.managedBy}=${FIELD_MANAGER}` })).items;
   }
 
   async readSecret(name: string): Promise<V1Secret | undefined> {
