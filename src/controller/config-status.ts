@@ -1,4 +1,5 @@
-import type { SecretState } from "./secret-state.ts";
+import type { ConditionReason } from "../staple/reasons.ts";
+import type { SecretState } from "../staple/secret-state.ts";
 
 /** The status subresource of a StapleConfig, as the CRD defines it. */
 export interface StapleConfigStatus {
@@ -9,13 +10,26 @@ export interface StapleConfigStatus {
   readonly revoked: number;
   readonly failing: number;
   readonly nextRefresh?: string;
-  readonly secrets: readonly Record<string, unknown>[];
+  readonly secrets: readonly SecretStatusEntry[];
+}
+
+/** One entry of `status.secrets` (CRD: failing first, then by name; at most 50). Times are RFC 3339 without fractions. */
+export interface SecretStatusEntry {
+  readonly name: string;
+  readonly serial?: string;
+  readonly certStatus?: "Good" | "Revoked" | "Unknown";
+  readonly thisUpdate?: string;
+  readonly nextUpdate?: string;
+  readonly nextRefresh?: string;
+  /** The Secret holding the staple, while one is in place. */
+  readonly staple?: string;
+  readonly error?: { readonly code: ConditionReason; readonly message: string };
 }
 
 export interface Condition {
   readonly type: "Ready" | "Degraded";
   readonly status: "True" | "False";
-  readonly reason: string;
+  readonly reason: ConditionReason;
   readonly message: string;
   readonly observedGeneration: number;
   readonly lastTransitionTime: string;
@@ -48,30 +62,39 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
     stapled,
     revoked: owned.filter((state) => state.certStatus === "Revoked").length,
     failing: failingStates.length,
-    ...(refreshes.length === 0 ? {} : { nextRefresh: new Date(Math.min(...refreshes)).toISOString().replace(/\.\d{3}Z$/, "Z") }),
-    secrets: [...owned.map(entryOf), ...conflicts.map((name) => ({ name, error: { code: "Conflict", message: "selected by an older StapleConfig, which owns it" } }))]
-      .sort((a, b) => Number("error" in b) - Number("error" in a) || String(a.name).localeCompare(String(b.name)))
+    ...(refreshes.length === 0 ? {} : { nextRefresh: rfc3339(new Date(Math.min(...refreshes))) }),
+    secrets: [...owned.map(entryOf), ...conflicts.map((name): SecretStatusEntry => ({ name, error: { code: "Conflict", message: "selected by an older StapleConfig, which owns it" } }))]
+      .sort((a, b) => Number(b.error !== undefined) - Number(a.error !== undefined) || a.name.localeCompare(b.name))
       .slice(0, MAX_SECRET_ENTRIES),
   };
 }
 
-function condition(type: Condition["type"], isTrue: boolean, reason: string, message: string): Omit<Condition, "observedGeneration" | "lastTransitionTime"> {
+function condition(type: Condition["type"], isTrue: boolean, reason: ConditionReason, message: string): Omit<Condition, "observedGeneration" | "lastTransitionTime"> {
   return { type, status: isTrue ? "True" : "False", reason, message };
 }
 
 function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unknown, now: Date): string {
   const conditions = (previous as { conditions?: unknown } | undefined)?.conditions;
   const before = Array.isArray(conditions) ? (conditions as Partial<Condition>[]).find((candidate) => candidate.type === entry.type) : undefined;
-  return before?.status === entry.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return before?.status === entry.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : rfc3339(now);
 }
 
-function entryOf(state: SecretState): Record<string, unknown> {
-  const iso = (date: Date | undefined) => date?.toISOString().replace(/\.\d{3}Z$/, "Z");
-  return Object.fromEntries(Object.entries({
-    name: state.name, serial: state.serial, certStatus: state.certStatus,
-    thisUpdate: iso(state.thisUpdate), nextUpdate: iso(state.nextUpdate), nextRefresh: iso(state.nextCheckAt),
-    staple: state.staple, error: state.error,
-  }).filter(([, value]) => value !== undefined));
+function entryOf(state: SecretState): SecretStatusEntry {
+  const { name, serial, certStatus, thisUpdate, nextUpdate, nextCheckAt, staple, error } = state;
+  return {
+    name,
+    ...(serial === undefined ? {} : { serial }),
+    ...(certStatus === undefined ? {} : { certStatus }),
+    ...(thisUpdate === undefined ? {} : { thisUpdate: rfc3339(thisUpdate) }),
+    ...(nextUpdate === undefined ? {} : { nextUpdate: rfc3339(nextUpdate) }),
+    ...(nextCheckAt === undefined ? {} : { nextRefresh: rfc3339(nextCheckAt) }),
+    ...(staple === undefined ? {} : { staple }),
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Whether `status` says something `previous` does not (key order ignored). */

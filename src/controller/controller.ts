@@ -16,7 +16,7 @@ import { TLS_SECRET_TYPE, secretKey, toTlsSecret, type TlsSecret } from "../kube
 import { computeStatus, statusChanged } from "./config-status.ts";
 import { selectingConfigs } from "./ownership.ts";
 import { SecretReconciler } from "./reconciler.ts";
-import type { SecretState } from "./secret-state.ts";
+import type { SecretState } from "../staple/secret-state.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
 import { Metrics } from "../observe/metrics.ts";

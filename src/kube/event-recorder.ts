@@ -2,6 +2,7 @@ import type { CoreV1Api } from "@kubernetes/client-node";
 import PQueue from "p-queue";
 import type { Logger } from "pino";
 import type { Clock } from "../ocsp/clock.ts";
+import type { EventReason } from "../staple/reasons.ts";
 
 /** The Kubernetes objects Events are about. */
 export interface EventTarget {
@@ -12,7 +13,6 @@ export interface EventTarget {
   readonly uid: string;
 }
 
-export type EventReason = "Stapled" | "Revoked" | "FetchFailed" | "StapleExpiring" | "StapleWithdrawn" | "CertificateExpired" | "CertificateNotYetValid";
 
 /**
  * Writes core/v1 Events (what `kubectl describe` shows). Fire and forget: a

@@ -2,7 +2,8 @@ import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import type { StapleReason } from "./reasons.ts";
 import type { Random, RefreshPolicy } from "./refresh-policy.ts";
-import { refreshAt, retryDelayMs } from "./refresh-schedule.ts";
+import { refreshAt } from "./refresh-schedule.ts";
+import { retryDelayFor } from "./retry-delay.ts";
 
 /** The staple already in place, as its annotations describe it. */
 export interface CurrentStaple {
@@ -50,7 +51,8 @@ export type Decision =
  * 1. A staple for another certificate is not usable (rotation): treat it as absent.
  * 2. A verified good or revoked answer is written, unless it is older than the staple in place.
  * 3. Anything else (a failure, `unknown`, an older answer) keeps a usable staple until just
- *    before its usable end (withdrawAt), retrying with backoff but never past that; a staple
+ *    before its usable end (withdrawAt), retrying with backoff (retryDelayFor: at once the
+ *    longest for a failure that cannot pass by itself) but never past that; a staple
  *    at its end, or one for the wrong certificate, is withdrawn so no consumer serves it.
  * Pure: the same input always gives the same decision.
  */
@@ -90,7 +92,7 @@ export function withdrawAt(current: CurrentStaple): Date {
 
 function holdOrWithdraw(input: DecisionInput, current: CurrentStaple | undefined, reason: StapleReason): Decision {
   const failures = input.failuresBefore + 1;
-  const retryAt = input.now.getTime() + retryDelayMs(failures, input.policy, input.random);
+  const retryAt = input.now.getTime() + retryDelayFor(reason, failures, input.policy, input.random);
   if (current !== undefined && input.now < withdrawAt(current)) {
     return { action: "keep", reason, failures, nextCheckAt: new Date(Math.min(retryAt, withdrawAt(current).getTime())) };
   }

@@ -1,10 +1,14 @@
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 
 /**
- * Why the policy decided what it did: one union, used as condition reasons,
- * Event reasons and metric labels (cert-manager's constants.go). A fetch
- * failure's reason is its engine error code, so users see one vocabulary.
+ * Every reason a user reads, in one module (cert-manager's constants.go):
+ * what the policy decided, Event reasons, condition reasons, write outcomes.
+ * A fetch failure's reason is its engine error code, so users see one
+ * vocabulary. These strings are a contract (status, Events, metric labels,
+ * alerts): never rename one.
  */
+
+/** Why the policy decided what it did: the status entry's `error.code` and most Event reasons. */
 export type StapleReason =
   /** A verified `good` response was written. */
   | "Stapled"
@@ -27,3 +31,27 @@ export type StapleReason =
   /** The API server refused the write for good (RBAC, the chart's admission policy, validation): retried with backoff. */
   | "WriteRefused"
   | OcspErrorCode;
+
+/** Event reasons: Events mark transitions (a first staple, a revocation, a failure streak's start, a withdrawal), not routine refreshes. */
+export type EventReason =
+  | Extract<StapleReason, "Stapled" | "Revoked" | "CertificateExpired" | "CertificateNotYetValid">
+  /** A staple was removed from its holder so no consumer serves it (usable window over, certificate changed or expired). */
+  | "StapleWithdrawn"
+  /** The first failure of a refresh streak (later ones only log, and count in the status). */
+  | "FetchFailed"
+  /** Fetches fail and the staple in place has less than a day left. */
+  | "StapleExpiring";
+
+/** Condition reasons of a StapleConfig (`Ready`, `Degraded`), besides the first failing Secret's StapleReason. */
+export type ConditionReason =
+  | StapleReason
+  /** Ready: every selected Secret has a verified staple. */
+  | "AllStapled"
+  /** Ready: the selector matches no TLS Secret. */
+  | "NothingSelected"
+  /** Not ready, with no error yet: staples are being fetched. */
+  | "Pending"
+  /** Not degraded. */
+  | "AsExpected"
+  /** A selected Secret belongs to an older StapleConfig that selects it too. */
+  | "Conflict";

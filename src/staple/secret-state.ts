@@ -1,4 +1,4 @@
-import type { StapleReason } from "../staple/reasons.ts";
+import type { StapleReason } from "./reasons.ts";
 
 /**
  * What the controller knows about one selected TLS Secret between reconciles:
@@ -15,7 +15,7 @@ export interface SecretState {
   readonly nextCheckAt?: Date;
   /** Name of the Secret holding the staple, when one is in place. */
   readonly staple?: string;
-  readonly error?: { readonly code: StapleReason | "BadCertificate"; readonly message: string };
+  readonly error?: { readonly code: StapleReason; readonly message: string };
   readonly failures: number;
   /**
    * What the schedule was computed from: the certificate and the config's

@@ -1,0 +1,275 @@
+// The whole reconcile of one TLS Secret as a table, with no API server: the facts the
+// reconciler gathers, the outcomes of the I/O the plan asks for (an existence check, a
+// fetch, a write), and what comes of it — the API actions in order, the status entry,
+// the Events and when to look again. `drive` plays the reconciler's part: it asks for
+// a plan, notes its actions, answers its `next` from the script, and asks again.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { CertStatus } from "../../src/ocsp/cert-status.ts";
+import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
+import type { FetchOutcome } from "../../src/staple/decide.ts";
+import { planReconcile, type ChainFacts, type Done, type OwnerFacts, type PlanFacts, type Progress, type StapleInPlace, type WriteResult } from "../../src/staple/plan.ts";
+import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
+import type { SecretState } from "../../src/staple/secret-state.ts";
+
+const HOUR = 3_600_000;
+const NOW = new Date("2026-11-25T12:00:00Z");
+const at = (hours: number) => new Date(NOW.getTime() + hours * HOUR);
+const LEAF = "sha256-of-the-leaf";
+const OLD_LEAF = "sha256-of-the-previous-leaf";
+const BASIS = `${LEAF} config-uid 1`;
+
+function response(thisUpdateHours: number, usableForHours: number, status: CertStatus = { kind: "good" }): VerifiedResponse {
+  return {
+    der: new Uint8Array([0x30]), certStatus: status, serial: "0a", certIdHash: "sha1",
+    producedAt: at(thisUpdateHours), thisUpdate: at(thisUpdateHours), nextUpdate: at(thisUpdateHours + usableForHours),
+    usableUntil: at(thisUpdateHours + usableForHours), signer: { kind: "issuer", subject: "CN=CA", notAfter: at(1e4) },
+  };
+}
+
+const companionOwner: OwnerFacts = { key: "ns/all", uid: "config-uid", generation: 1, mode: "Companion", keys: ["ocsp.der"], holder: "web-tls-ocsp", policy: DEFAULT_REFRESH_POLICY };
+const inPlaceOwner: OwnerFacts = { ...companionOwner, mode: "InPlace", keys: ["tls.ocsp-staple"], holder: "web-tls" };
+const validLeaf: ChainFacts = { kind: "read", leafSha256: LEAF, notBefore: at(-24 * 30), notAfter: at(24 * 60) };
+
+interface Scenario {
+  readonly owner?: OwnerFacts | undefined;
+  readonly chain?: ChainFacts;
+  readonly stored?: StapleInPlace;
+  readonly previous?: SecretState;
+  readonly companions?: readonly string[];
+  readonly inPlaceKeys?: readonly string[];
+  readonly immutable?: boolean;
+  readonly deleted?: boolean;
+}
+
+function facts(scenario: Scenario): PlanFacts {
+  const owner = "owner" in scenario ? scenario.owner : companionOwner;
+  return {
+    secret: scenario.deleted === true ? undefined : { name: "web-tls", companions: scenario.companions ?? [], inPlaceKeys: scenario.inPlaceKeys, immutable: scenario.immutable ?? false },
+    owner: owner === undefined ? undefined : { config: owner, chain: scenario.chain ?? validLeaf, stored: scenario.stored },
+    previous: scenario.previous,
+    now: NOW,
+    random: () => 0.5,
+  };
+}
+
+/** What the reconciler's I/O answers, in this run. */
+interface Script {
+  readonly exists?: boolean;
+  readonly fetch?: FetchOutcome;
+  readonly write?: WriteResult;
+}
+
+interface Run {
+  /** Actions and I/O in order: `deleteCompanion old`, `removeStaple`, `fetch`, `write`, … */
+  readonly steps: string[];
+  readonly done: Done;
+}
+
+function drive(scenario: Scenario, script: Script = {}): Run {
+  const input = facts(scenario);
+  const steps: string[] = [];
+  let progress: Progress = { step: "start" };
+  for (let round = 0; round < 5; round++) {
+    const plan = planReconcile(input, progress);
+    for (const action of plan.actions) steps.push(action.kind === "deleteCompanion" ? `deleteCompanion ${action.name}` : action.kind);
+    const { next } = plan;
+    if (next.kind === "done") return { steps, done: next };
+    steps.push(next.kind);
+    if (next.kind === "checkExists") progress = { step: "checkedExists", exists: required(script.exists, "exists") };
+    else if (next.kind === "fetch") progress = { step: "fetched", outcome: required(script.fetch, "fetch"), message: "the responder said so" };
+    else progress = { step: "wrote", write: next, result: required(script.write, "write") };
+  }
+  throw new Error("the plan never finished");
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the plan asked for ${what}, which this row does not expect`);
+  return value;
+}
+
+const good = (thisUpdateHours = 0, usableForHours = 96): FetchOutcome => ({ kind: "verified", response: response(thisUpdateHours, usableForHours) });
+const failed = (code: "ResponderTimeout" | "BadSignature" = "ResponderTimeout"): FetchOutcome => ({ kind: "failed", code });
+const inPlace = (thisUpdateHours: number, usableForHours: number, certificateSha256 = LEAF): StapleInPlace => ({ certificateSha256, verified: response(thisUpdateHours, usableForHours) });
+const unusable = (certificateSha256 = LEAF): StapleInPlace => ({ certificateSha256, verified: undefined });
+/** Some fields of an entry; undefined: the field must be absent. */
+type Fields = { [K in keyof SecretState]?: SecretState[K] | undefined };
+
+/** The entry a successful reconcile leaves for a good staple written `hours` ago, refreshed at `nextCheckHours`. */
+const stapledEntry = (overrides: Fields = {}): SecretState => Object.fromEntries(Object.entries({
+  config: "ns/all", name: "web-tls", failures: 0, staple: "web-tls-ocsp", serial: "0a", certStatus: "Good",
+  thisUpdate: at(-48), nextUpdate: at(48), nextCheckAt: at(-1), basis: BASIS, ...overrides,
+}).filter(([, value]) => value !== undefined)) as unknown as SecretState;
+
+interface Expect {
+  readonly steps: readonly string[];
+  /** Reasons of the Events the plan records at its end, in order. */
+  readonly events?: readonly string[];
+  /** The entry left (a subset of its fields), or forget/unchanged. */
+  readonly state: Fields | "forget" | "unchanged";
+  readonly recheckAt?: Date | undefined;
+}
+
+const SECONDS = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+
+const CASES: [string, Scenario, Script, Expect][] = [
+  // Writes (DESIGN.md, "Rules that hold for every write").
+  ["first staple: fetched, written, a Stapled Event, refreshed at half its window less jitter",
+    {}, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: at(45.6) }],
+  ["a revoked certificate is stapled as revoked, with a Revoked Event",
+    {}, { fetch: { kind: "verified", response: response(0, 96, { kind: "revoked", revokedAt: at(-1) }) }, write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Revoked"], state: { certStatus: "Revoked", failures: 0 }, recheckAt: at(45.6) }],
+  ["a routine refresh writes and records no Event (Events mark transitions)",
+    { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: [], state: { thisUpdate: NOW, failures: 0 }, recheckAt: at(45.6) }],
+  ["an answer identical to the staple in place: nothing written, no Event",
+    { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "unchanged" } },
+    { steps: ["fetch", "write"], events: [], state: { failures: 0 }, recheckAt: at(45.6) }],
+  ["a recovery after failures is an Event again",
+    { stored: inPlace(-48, 96), previous: stapledEntry({ failures: 2, error: { code: "ResponderTimeout", message: "" } }) }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0, error: undefined } }],
+  ["an older answer (a stale CDN) never replaces the staple in place: kept, described, retried",
+    { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(-72, 96) },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: "web-tls-ocsp", serial: "0a", failures: 1, error: { code: "OlderResponse", message: "the responder said so" } }, recheckAt: SECONDS(7.5) }],
+  ["unknown is never stapled: the staple in place stays",
+    { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: { kind: "verified", response: response(0, 96, { kind: "unknown" }) } },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: "web-tls-ocsp", failures: 1, error: { code: "CertStatusUnknown", message: "the responder said so" } }, recheckAt: SECONDS(7.5) }],
+  // Failures: keep, warn, withdraw.
+  ["a failure keeps a usable staple; FetchFailed on the first failure of a streak",
+    { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: failed() },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: "web-tls-ocsp", failures: 1 }, recheckAt: SECONDS(7.5) }],
+  ["later failures of the streak record no Event",
+    { stored: inPlace(-48, 96), previous: stapledEntry({ failures: 3, error: { code: "ResponderTimeout", message: "" } }) }, { fetch: failed() },
+    { steps: ["fetch"], events: [], state: { failures: 4 }, recheckAt: SECONDS(60) }],
+  ["a failure that cannot pass by itself (BadSignature) waits the config's longest backoff, not the shortest",
+    { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: failed("BadSignature") },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { failures: 1, error: { code: "BadSignature", message: "the responder said so" } }, recheckAt: SECONDS(22.5 * 60) }],
+  ["less than a day left while fetches fail: StapleExpiring, once per streak",
+    { stored: inPlace(-90, 96), previous: stapledEntry({ failures: 3 }) }, { fetch: failed() },
+    { steps: ["fetch"], events: ["StapleExpiring"], state: { expiringReported: true, failures: 4 } }],
+  ["…and not again while the streak lasts",
+    { stored: inPlace(-90, 96), previous: stapledEntry({ failures: 4, expiringReported: true }) }, { fetch: failed() },
+    { steps: ["fetch"], events: [], state: { expiringReported: true, failures: 5 } }],
+  ["a failure at the staple's usable end withdraws it: StapleWithdrawn (with the removal), FetchFailed",
+    { stored: inPlace(-96, 96), previous: stapledEntry({ nextCheckAt: at(0) }) }, { fetch: failed() },
+    { steps: ["fetch", "removeStaple"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 }, recheckAt: SECONDS(7.5) }],
+  ["a failure with nothing in place writes and removes nothing",
+    {}, { fetch: failed() },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 }, recheckAt: SECONDS(7.5) }],
+  // Rotation.
+  ["Companion rotation: the new certificate's staple replaces the old one's in one write",
+    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: `${OLD_LEAF} config-uid 1`, nextCheckAt: at(40) }) }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { basis: BASIS, failures: 0 } }],
+  ["Companion rotation the responder cannot answer yet: the old certificate's staple is withdrawn",
+    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: `${OLD_LEAF} config-uid 1`, nextCheckAt: at(40) }) }, { fetch: failed() },
+    { steps: ["fetch", "removeStaple"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 } }],
+  ["InPlace rotation: the old staple goes before the fetch (Envoy refuses a mismatched one), then the new one is written",
+    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: `${OLD_LEAF} config-uid 1` }) }, { fetch: good(), write: { result: "written" } },
+    { steps: ["removeStaple", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls", failures: 0 } }],
+  ["InPlace rotation the responder cannot answer: removed before the fetch, nothing removed after it",
+    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: `${OLD_LEAF} config-uid 1` }) }, { fetch: failed() },
+    { steps: ["removeStaple", "fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 } }],
+  // Write outcomes.
+  ["a foreign Secret under the companion's name: TargetConflict, never overwritten, retried with backoff",
+    {}, { fetch: good(), write: { result: "conflict", reason: "TargetConflict", message: "Secret ns/web-tls-ocsp is not ours" } },
+    { steps: ["fetch", "write"], events: [], state: { staple: undefined, failures: 1, error: { code: "TargetConflict", message: "Secret ns/web-tls-ocsp is not ours" } }, recheckAt: SECONDS(7.5) }],
+  ["an immutable TLS Secret in InPlace mode: the store refuses with TargetConflict; nothing is removed from it",
+    { owner: inPlaceOwner, immutable: true }, { fetch: good(), write: { result: "conflict", reason: "TargetConflict", message: "Secret ns/web-tls is immutable" } },
+    { steps: ["fetch", "write"], events: [], state: { failures: 1, error: { code: "TargetConflict", message: "Secret ns/web-tls is immutable" } } }],
+  ["a write the API server refuses for good (RBAC, admission): WriteRefused, retried with backoff",
+    {}, { fetch: good(), write: { result: "conflict", reason: "WriteRefused", message: "forbidden" } },
+    { steps: ["fetch", "write"], events: [], state: { failures: 1, error: { code: "WriteRefused", message: "forbidden" } }, recheckAt: SECONDS(7.5) }],
+  ["a write refused because the TLS Secret changed meanwhile: looked at again in a second, the staple in place still described",
+    { owner: inPlaceOwner, stored: inPlace(-48, 96), previous: stapledEntry({ staple: "web-tls" }) }, { fetch: good(), write: { result: "stale" } },
+    { steps: ["fetch", "write"], events: [], state: { staple: "web-tls", failures: 0 }, recheckAt: SECONDS(1) }],
+  // Schedule (a 95 h window: half less half the 10% jitter is 45.125 h).
+  ["a refresh not due yet: no fetch, the schedule holds",
+    { stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAt: at(40) }) }, {},
+    { steps: [], events: [], state: { nextCheckAt: at(40), staple: "web-tls-ocsp" }, recheckAt: at(40) }],
+  ["a restart with a valid staple in place: no fetch, the refresh scheduled from the staple",
+    { stored: inPlace(-1, 95) }, {},
+    { steps: [], events: [], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: at(-1 + 45.125) }],
+  ["a restart with a staple that no longer verifies: fetched at once",
+    { stored: unusable() }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0 } }],
+  ["an edited config (new generation) with a valid staple: rescheduled from the staple, not refetched",
+    { stored: inPlace(-1, 95), previous: stapledEntry({ basis: `${LEAF} config-uid 0`, nextCheckAt: at(-1) }) }, {},
+    { steps: [], events: [], state: { basis: BASIS }, recheckAt: at(-1 + 45.125) }],
+  ["our staple was deleted by someone: the Secret is still there, so it is written again",
+    { previous: stapledEntry({ nextCheckAt: at(40) }) }, { exists: true, fetch: good(), write: { result: "written" } },
+    { steps: ["checkExists", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp" } }],
+  ["our staple went with its Secret (the cache has not seen the deletion yet): nothing is written",
+    { previous: stapledEntry({ nextCheckAt: at(40) }) }, { exists: false },
+    { steps: ["checkExists"], events: [], state: "unchanged" }],
+  // The leaf itself.
+  ["an expired leaf: never fetched for; the staple in place withdrawn; CertificateExpired reported once",
+    { chain: { ...validLeaf, notAfter: at(-1) }, stored: inPlace(-48, 96), previous: stapledEntry() }, {},
+    { steps: ["removeStaple"], events: ["CertificateExpired"], state: { failures: 0, error: { code: "CertificateExpired", message: `the certificate in tls.crt expired at ${at(-1).toISOString()}: renew it; no staple is fetched for an expired certificate` } }, recheckAt: undefined }],
+  ["…and not reported again",
+    { chain: { ...validLeaf, notAfter: at(-1) }, previous: stapledEntry({ staple: undefined, error: { code: "CertificateExpired", message: "" } }) }, {},
+    { steps: [], events: [], state: { failures: 0 }, recheckAt: undefined }],
+  ["a leaf not valid yet: looked at again at its notBefore",
+    { chain: { ...validLeaf, notBefore: at(2) } }, {},
+    { steps: [], events: ["CertificateNotYetValid"], state: { error: { code: "CertificateNotYetValid", message: `the certificate in tls.crt is valid only from ${at(2).toISOString()}: its staple is fetched then` } }, recheckAt: at(2) }],
+  ["garbage in tls.crt: reported with its code, looked at again only at the longest backoff",
+    { chain: { kind: "unreadable", code: "BadCertificate", message: "tls.crt is not PEM" } }, {},
+    { steps: [], events: [], state: { failures: 1, error: { code: "BadCertificate", message: "tls.crt is not PEM" } }, recheckAt: SECONDS(22.5 * 60) }],
+  ["an issuer whose AIA download failed for now: retried with the usual backoff",
+    { chain: { kind: "unreadable", code: "ResponderUnreachable", message: "connect ECONNREFUSED" } }, {},
+    { steps: [], events: [], state: { failures: 1 }, recheckAt: SECONDS(7.5) }],
+  // Selection and clean-up.
+  ["a deleted Secret is forgotten (its companion goes with it by garbage collection)",
+    { deleted: true, previous: stapledEntry() }, {},
+    { steps: [], events: [], state: "forget" }],
+  ["a deselected Secret: its companion deleted, its entry forgotten",
+    { owner: undefined, companions: ["web-tls-ocsp"], previous: stapledEntry() }, {},
+    { steps: ["deleteCompanion web-tls-ocsp"], events: [], state: "forget" }],
+  ["a companion under an old name suffix goes; the one the config names stays",
+    { companions: ["web-tls-ocsp", "web-tls-staple"], stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAt: at(40) }) }, {},
+    { steps: ["deleteCompanion web-tls-staple"], events: [], state: { nextCheckAt: at(40) } }],
+  ["InPlace keys no config asks for any more come out, and the reconcile ends (the update brings it back)",
+    { owner: undefined, inPlaceKeys: ["tls.ocsp-staple"], previous: stapledEntry({ staple: "web-tls" }) }, {},
+    { steps: ["removeInPlaceKeys"], events: [], state: "unchanged" }],
+  ["InPlace keys other than the config's now: the old ones come out first",
+    { owner: inPlaceOwner, inPlaceKeys: ["old.ocsp"] }, {},
+    { steps: ["removeInPlaceKeys"], events: [], state: "unchanged" }],
+  ["InPlace keys in an immutable Secret cannot come out: nothing is tried",
+    { owner: undefined, inPlaceKeys: ["tls.ocsp-staple"], immutable: true }, {},
+    { steps: [], events: [], state: "forget" }],
+  ["a Secret moved to InPlace: the Companion-mode companion goes, the staple is fetched for the TLS Secret",
+    { owner: inPlaceOwner, companions: ["web-tls-ocsp"] }, { fetch: good(), write: { result: "written" } },
+    { steps: ["deleteCompanion web-tls-ocsp", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls" } }],
+];
+
+void describe("the reconcile plan (facts, staple in place, fetch outcome, config, now → actions, entry, Events, next check)", () => {
+  for (const [name, scenario, script, expected] of CASES) {
+    void it(name, () => {
+      const { steps, done } = drive(scenario, script);
+      assert.deepEqual(steps, expected.steps, "actions and I/O");
+      if (expected.events !== undefined) assert.deepEqual(done.events.map((event) => event.reason), expected.events, "Events");
+      if (typeof expected.state === "string") assert.equal(done.state, expected.state);
+      else {
+        const state = done.state;
+        assert.ok(typeof state === "object", `an entry is left, not ${JSON.stringify(state)}`);
+        for (const [field, value] of Object.entries(expected.state)) assert.deepEqual(state[field as keyof SecretState], value, `entry field ${field}`);
+      }
+      if ("recheckAt" in expected) assert.deepEqual(done.recheckAt, expected.recheckAt, "next check");
+    });
+  }
+
+  void it("the removal Events ride on their action: recorded only if the removal removed something", () => {
+    const plan = planReconcile(facts({ chain: { ...validLeaf, notAfter: at(-1) }, stored: inPlace(-48, 96) }), { step: "start" });
+    assert.deepEqual(plan.actions.map((action) => action.kind === "removeStaple" ? action.event?.reason : undefined), ["StapleWithdrawn"]);
+  });
+
+  void it("the status entry names the touched configs: the one the Secret belonged to and its owner now", () => {
+    const { done } = drive({ owner: { ...companionOwner, key: "ns/new" }, stored: inPlace(-1, 95), previous: stapledEntry({ config: "ns/all", nextCheckAt: at(40) }) });
+    assert.deepEqual([...done.touchedConfigs].sort(), ["ns/all", "ns/new"]);
+  });
+
+  void it("is pure: the same facts give the same plan", () => {
+    const scenario: Scenario = { stored: inPlace(-48, 96), previous: stapledEntry() };
+    assert.deepEqual(drive(scenario, { fetch: failed() }), drive(scenario, { fetch: failed() }));
+  });
+});
