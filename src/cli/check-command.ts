@@ -1,8 +1,7 @@
 import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
 import { Certificate } from "../ocsp/certificate.ts";
 import { fail } from "../ocsp/errors.ts";
-import { findIssuer } from "../ocsp/issuer.ts";
-import { verifyResponse } from "../ocsp/verify.ts";
+import { verifyStaple } from "../ocsp/verify-staple.ts";
 import { parseCommandLine, secondsFlag, stringFlag } from "./args.ts";
 import type { CommandContext, CommandOutcome } from "./command-context.ts";
 import { exitFor } from "./exit-status.ts";
@@ -37,7 +36,10 @@ export async function runCheck(args: readonly string[], context: CommandContext)
   const [leaf, ...rest] = served.chain.map((der, index) => Certificate.fromDer(der, `served certificate ${index + 1}`));
   if (leaf === undefined) return fail("TLSConnectFailed", "the server sent no certificate");
   if (served.staple === undefined) return fail("NoStapleServed", `${positionals[0] ?? ""} sent no OCSP staple for "${leaf.subject}" (${served.protocol})`);
-  const issuer = await findIssuer(leaf, { chain: rest, caCrt: [], explicit: [], download: (url) => fetchCaIssuers(context.transport(), url, timeoutMs) });
-  const verified = verifyResponse(served.staple, { subject: leaf, issuer: issuer.certificate, at: context.clock.now() });
-  return { report: verifiedReport(verified, { served: positionals[0], protocol: served.protocol, subject: leaf.subject }), exit: exitFor(verified.certStatus) };
+  const { response } = await verifyStaple(served.staple, {
+    chain: { leaf, intermediates: rest, extraCas: [] },
+    download: (url) => fetchCaIssuers(context.transport(), url, timeoutMs),
+    at: context.clock.now(),
+  });
+  return { report: verifiedReport(response, { served: positionals[0], protocol: served.protocol, subject: leaf.subject }), exit: exitFor(response.certStatus) };
 }

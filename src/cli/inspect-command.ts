@@ -1,11 +1,10 @@
 import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
 import { readChain } from "../ocsp/chain.ts";
 import { fail } from "../ocsp/errors.ts";
-import { findIssuer } from "../ocsp/issuer.ts";
 import { readCertificates } from "../ocsp/pem.ts";
 import { parseResponse, type BasicResponse } from "../ocsp/response-parser.ts";
 import { algorithmName } from "../ocsp/signature.ts";
-import { verifyResponse } from "../ocsp/verify.ts";
+import { verifyStaple } from "../ocsp/verify-staple.ts";
 import { parseCommandLine, stringFlag } from "./args.ts";
 import type { CommandContext, CommandOutcome } from "./command-context.ts";
 import { exitFor } from "./exit-status.ts";
@@ -42,14 +41,13 @@ export async function runInspect(args: readonly string[], context: CommandContex
   if (certPath === undefined) return decodeOnly(der);
   const chain = readChain(readInputFile(certPath, "the certificate chain"));
   const issuerPath = stringFlag(values, "issuer");
-  const issuer = await findIssuer(chain.leaf, {
-    chain: chain.intermediates,
-    caCrt: [],
-    explicit: issuerPath === undefined ? [] : readCertificates(readInputFile(issuerPath, "the issuer"), issuerPath),
+  const { response, issuer } = await verifyStaple(der, {
+    chain,
+    ...(issuerPath === undefined ? {} : { explicitIssuers: readCertificates(readInputFile(issuerPath, "the issuer"), issuerPath) }),
     download: (url) => fetchCaIssuers(context.transport(), url),
+    at,
   });
-  const verified = verifyResponse(der, { subject: chain.leaf, issuer: issuer.certificate, at });
-  return { report: verifiedReport(verified, { at: at.toISOString(), issuerSource: issuer.source }), exit: exitFor(verified.certStatus), at };
+  return { report: verifiedReport(response, { at: at.toISOString(), issuerSource: issuer.source }), exit: exitFor(response.certStatus), at };
 }
 
 /** No certificate: report what the staple says about itself, flagged as unverified. */

@@ -1,4 +1,4 @@
-import { parseResponse } from "../ocsp/response-parser.ts";
+import { isOcspResponse } from "../ocsp/is-ocsp-response.ts";
 import { ANNOTATION, PROTECTED_KEYS } from "./metadata-keys.ts";
 
 /**
@@ -79,7 +79,7 @@ function inPlaceStaple(annotations: Record<string, string>, data: Record<string,
   const listed = annotations[ANNOTATION.stapleKeys];
   if (listed === undefined) return {};
   const keys = listed.split(",").map((key) => key.trim())
-    .filter((key) => key !== "" && !PROTECTED_KEYS.includes(key) && (data[key] === undefined || isOcspResponse(data[key])));
+    .filter((key) => key !== "" && !PROTECTED_KEYS.includes(key) && (data[key] === undefined || isBase64OcspResponse(data[key])));
   const present = keys.flatMap((key) => { const value = data[key]; return typeof value === "string" ? [[key, value] as const] : []; });
   return {
     inPlace: {
@@ -106,12 +106,6 @@ export function timestamp(value: unknown): string {
 }
 
 /** Whether a data value is base64 of an OCSP response (whatever it answers). */
-function isOcspResponse(value: unknown): boolean {
-  if (typeof value !== "string") return false;
-  try {
-    parseResponse(new Uint8Array(Buffer.from(value, "base64")));
-    return true;
-  } catch {
-    return false;
-  }
+function isBase64OcspResponse(value: unknown): boolean {
+  return typeof value === "string" && isOcspResponse(new Uint8Array(Buffer.from(value, "base64")));
 }

@@ -28,6 +28,7 @@ export class Certificate {
   readonly publicKey: KeyObject;
   private readonly x509: X509Certificate;
   private cachedKeyHash: Uint8Array | undefined;
+  private cachedSha256: string | undefined;
 
   private constructor(der: Uint8Array, parsed: pkijs.Certificate, x509: X509Certificate, publicKey: KeyObject) {
     this.der = der;
@@ -57,10 +58,14 @@ export class Certificate {
     }
   }
 
-
-  /** SHA-256 of the DER: the identity a staple is bound to (annotation `cert-sha256`), so rotation shows at a glance. */
+  /**
+   * SHA-256 of the DER: the identity a staple is bound to (annotation
+   * `cert-sha256`), so rotation shows at a glance. Computed once: the
+   * reconciler and the verification cache's key ask for it on every pass.
+   */
   get sha256(): string {
-    return createHash("sha256").update(this.der).digest("hex");
+    this.cachedSha256 ??= createHash("sha256").update(this.der).digest("hex");
+    return this.cachedSha256;
   }
 
   /** SHA-1 of the key bits: how a byKey ResponderID names its signer (RFC 6960 §4.2.1). */
@@ -77,10 +82,6 @@ export class Certificate {
     } catch {
       return false;
     }
-  }
-
-  isValidAt(at: Date, skewMs = 0): boolean {
-    return this.notBefore.getTime() - skewMs <= at.getTime() && at.getTime() <= this.notAfter.getTime() + skewMs;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Certificate } from "./certificate.ts";
+import type { Chain } from "./chain.ts";
 import { fail } from "./errors.ts";
 
 /** Where an issuer was found, in the order they are searched. */
@@ -42,4 +43,27 @@ export async function findIssuer(subject: Certificate, candidates: IssuerCandida
   }
   const hint = subject.caIssuerUrls.length === 0 ? "and it names no caIssuers URL" : `nor at ${subject.caIssuerUrls.join(", ")}`;
   return fail("NoIssuer", `no issuer of "${subject.subject}" was found in the chain or given ${hint}; pass the issuer with --issuer or add it to the chain`);
+}
+
+/** Where else to look for a chain's issuer, beyond the chain itself and its ca.crt. */
+export interface IssuerSources {
+  /** Issuer certificates the user gave explicitly (`--issuer`). */
+  readonly explicit?: readonly Certificate[];
+  /** Downloads the AIA caIssuers certificates; without it nothing is downloaded. */
+  readonly download?: (url: string) => Promise<Certificate[]>;
+}
+
+/**
+ * The issuer of a served chain's leaf, searched the standard way: the next
+ * certificates in the chain, then ca.crt, then the explicit ones, then the
+ * leaf's AIA caIssuers URLs. Every caller (fetch, inspect, check, the
+ * reconciler, the reloader) goes through here, so they agree on the issuer.
+ */
+export function findChainIssuer(chain: Chain, sources: IssuerSources = {}): Promise<FoundIssuer> {
+  return findIssuer(chain.leaf, {
+    chain: chain.intermediates,
+    caCrt: chain.extraCas,
+    explicit: sources.explicit ?? [],
+    ...(sources.download === undefined ? {} : { download: sources.download }),
+  });
 }

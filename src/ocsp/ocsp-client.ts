@@ -5,7 +5,7 @@ import { fetchCaIssuers } from "./ca-issuers.ts";
 import type { Clock } from "./clock.ts";
 import { fail, isOcspError, OcspError } from "./errors.ts";
 import type { HttpTransport } from "./http-transport.ts";
-import { findIssuer, type IssuerSource } from "./issuer.ts";
+import { findChainIssuer, type FoundIssuer, type IssuerSource } from "./issuer.ts";
 import type { HashName } from "./oids.ts";
 import { encodeRequest } from "./request.ts";
 import { queryResponder, type RequestMethod } from "./responder-client.ts";
@@ -14,6 +14,11 @@ import { verifyResponse } from "./verify.ts";
 
 export interface FetchOptions {
   readonly chain: Chain;
+  /**
+   * The leaf's issuer when the caller already found it (`findChainIssuer`):
+   * it is not searched for again, and `explicitIssuers` is not used.
+   */
+  readonly issuer?: FoundIssuer;
   /** Issuer certificates the user gave explicitly (`--issuer`). */
   readonly explicitIssuers?: readonly Certificate[];
   /** Ask this responder instead of the certificate's AIA OCSP URL. */
@@ -35,10 +40,11 @@ export interface FetchedStaple extends VerifiedResponse {
 }
 
 /**
- * Gets a verified staple for a chain's leaf: find and confirm the issuer,
- * build the CertID, ask each responder URL in turn until one gives a
- * response that verifies. The transport and clock are injected (DESIGN.md:
- * the engine knows HTTP and time, and tests replace both).
+ * Gets a verified staple for a chain's leaf: find and confirm the issuer
+ * (unless the caller already did), build the CertID, ask each responder URL
+ * in turn until one gives a response that verifies. The transport and clock
+ * are injected (DESIGN.md: the engine knows HTTP and time, and tests replace
+ * both).
  */
 export class OcspClient {
   private readonly transport: HttpTransport;
@@ -51,9 +57,7 @@ export class OcspClient {
 
   async fetchStaple(options: FetchOptions): Promise<FetchedStaple> {
     const { leaf } = options.chain;
-    const issuer = await findIssuer(leaf, {
-      chain: options.chain.intermediates,
-      caCrt: options.chain.extraCas,
+    const issuer = options.issuer ?? await findChainIssuer(options.chain, {
       explicit: options.explicitIssuers ?? [],
       download: (url) => fetchCaIssuers(this.transport, url, options.timeoutMs),
     });

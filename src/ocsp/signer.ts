@@ -11,22 +11,30 @@ export interface Signer {
   readonly certificate: Certificate;
 }
 
+/** What the time checks need of a signer, once its signature and authority are established. */
+export interface SignerFacts {
+  readonly kind: "issuer" | "delegated";
+  readonly subject: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
 export interface SignerContext {
   readonly issuer: Certificate;
   /** The certificate the response is about: it may never vouch for itself. */
   readonly subject: Certificate;
-  readonly at: Date;
-  readonly skewMs: number;
 }
 
 /**
  * Finds the certificate the ResponderID names, checks the response's
  * signature with its key, and checks that it may speak for the issuer
  * (RFC 6960 §4.2.2.2): the issuer itself, or a delegated responder that the
- * issuer signed directly, that carries id-kp-OCSPSigning and that is within
- * its validity. Only the issuer and the certificates embedded in the response
- * are candidates: the served chain is not searched, so an intermediate can
- * never answer for itself (Botan's `mychain_ocsp_for_int_self_signed` case).
+ * issuer signed directly and that carries id-kp-OCSPSigning. Only the issuer
+ * and the certificates embedded in the response are candidates: the served
+ * chain is not searched, so an intermediate can never answer for itself
+ * (Botan's `mychain_ocsp_for_int_self_signed` case). Nothing here depends on
+ * the time, so the answer can be cached; a delegate's validity is checked at
+ * each use by `checkSignerValidity`.
  */
 export function authenticateSigner(response: BasicResponse, context: SignerContext): Signer {
   const signer = findSigner(response, context.issuer);
@@ -57,9 +65,17 @@ function authorizeDelegate(delegate: Certificate, context: SignerContext): void 
   if (delegate.serial === context.subject.serial && bytesEqual(delegate.issuerDer, context.subject.issuerDer)) {
     fail("UnauthorizedSigner", `${who} is the certificate the response is about: a certificate cannot vouch for itself`);
   }
-  if (!delegate.isValidAt(context.at, context.skewMs)) {
-    fail("SignerExpired", `${who} is valid ${delegate.notBefore.toISOString()}..${delegate.notAfter.toISOString()}, not at ${context.at.toISOString()}`);
-  }
+}
+
+/**
+ * A delegated responder speaks for the issuer only within its own validity
+ * (RFC 6960 §4.2.2.2); the issuer's own signature has no such limit here
+ * (the served chain's validity is the TLS client's business).
+ */
+export function checkSignerValidity(signer: SignerFacts, at: Date, skewMs: number): void {
+  if (signer.kind !== "delegated") return;
+  if (signer.notBefore.getTime() - skewMs <= at.getTime() && at.getTime() <= signer.notAfter.getTime() + skewMs) return;
+  fail("SignerExpired", `delegated responder "${signer.subject}" is valid ${signer.notBefore.toISOString()}..${signer.notAfter.toISOString()}, not at ${at.toISOString()}`);
 }
 
 function namedBy(id: ResponderId, certificate: Certificate): boolean {

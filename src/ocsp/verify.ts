@@ -1,10 +1,9 @@
+import { authenticateResponse, type AuthenticResponse } from "./authentic-response.ts";
 import { bytesEqual } from "./bytes.ts";
 import type { Certificate } from "./certificate.ts";
-import { certIdMatches } from "./cert-id.ts";
 import { fail } from "./errors.ts";
-import { HASH_BY_OID, OID, type HashName } from "./oids.ts";
-import { parseResponse, type BasicResponse, type Extension, type SingleResponse } from "./response-parser.ts";
-import { authenticateSigner, type Signer } from "./signer.ts";
+import { checkSignerValidity, type SignerFacts } from "./signer.ts";
+import type { VerificationCache } from "./verification-cache.ts";
 import type { VerifiedResponse } from "./verified-response.ts";
 
 export interface VerifyOptions {
@@ -18,6 +17,12 @@ export interface VerifyOptions {
   readonly skewMs?: number;
   /** The nonce extension value sent in the request; when set, the response must echo it. */
   readonly nonce?: Uint8Array;
+  /**
+   * Remembers the time-independent half of the checks, so a staple verified
+   * again and again (the staple in place at each reconcile, the reloader's
+   * polls) costs one parse and one signature check per process.
+   */
+  readonly cache?: VerificationCache;
 }
 
 export const DEFAULT_SKEW_MS = 5 * 60_000;
@@ -31,82 +36,67 @@ export const DEFAULT_SKEW_MS = 5 * 60_000;
 export const NO_NEXT_UPDATE_WINDOW_MS = 60 * 60_000;
 
 /**
- * Extensions we understand, per place; any other one marked critical makes us
- * refuse the response (RFC 5280 §4.2). The nonce belongs in responseExtensions
- * only (RFC 8954), so none is understood in singleExtensions.
- */
-const UNDERSTOOD_RESPONSE_EXTENSIONS: ReadonlySet<string> = new Set<string>([OID.ocspNonce]);
-const UNDERSTOOD_SINGLE_EXTENSIONS: ReadonlySet<string> = new Set<string>();
-
-/**
  * Accepts a DER OCSPResponse only if it proves the status of `subject`
- * (DESIGN.md, "The engine's contract"). The checks run in the order a user
- * needs the answer: is it a response at all, who signed it and may they,
- * is it about this certificate, is it fresh, does it echo our nonce.
- * Throws OcspError with the first violated rule's code.
+ * (DESIGN.md, "The engine's contract"), in two halves:
+ * - `authenticateResponse`: is it a response at all, who signed it and may
+ *   they, is it about this certificate. No clock changes these answers, so
+ *   `options.cache` may remember them;
+ * - the checks against `at`, run at every call: is a delegated signer within
+ *   its validity, is the response fresh; then the nonce.
+ * Throws OcspError with the first violated rule's code, the same whether the
+ * first half was computed or remembered.
  */
 export function verifyResponse(der: Uint8Array, options: VerifyOptions): VerifiedResponse {
   // An invalid Date compares false with everything, which would pass every freshness check.
   if (Number.isNaN(options.at.getTime())) throw new RangeError("verifyResponse: `at` is an invalid Date");
+  const authentic = options.cache === undefined ? authenticateResponse(der, options) : options.cache.authenticate(der, options);
+  return judgeAt(der, authentic, options);
+}
+
+/** The checks that depend on `at` (and the nonce), on a response already authenticated. */
+function judgeAt(der: Uint8Array, authentic: AuthenticResponse, options: VerifyOptions): VerifiedResponse {
   const skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
-  const response = parseResponse(der);
-  rejectUnknownCriticalExtensions(response.extensions, UNDERSTOOD_RESPONSE_EXTENSIONS, "responseExtensions");
-  const signer = authenticateSigner(response, { issuer: options.issuer, subject: options.subject, at: options.at, skewMs });
-  const single = findSingleResponse(response, options);
-  rejectUnknownCriticalExtensions(single.extensions, UNDERSTOOD_SINGLE_EXTENSIONS, "singleExtensions");
-  const usableUntil = checkFreshness(response, single, options, skewMs);
-  if (options.nonce !== undefined) checkNonce(response, options.nonce);
+  const { signer } = authentic;
+  checkSignerValidity(signer, options.at, skewMs);
+  const usableUntil = checkFreshness(authentic, options.at, skewMs);
+  if (options.nonce !== undefined) checkNonce(authentic.nonce, options.nonce);
   return {
     der,
-    certStatus: single.status,
+    certStatus: authentic.certStatus,
     serial: options.subject.serial,
-    certIdHash: HASH_BY_OID.get(single.certId.hashAlgorithmOid) as HashName,
-    producedAt: response.producedAt,
-    thisUpdate: single.thisUpdate,
-    ...(single.nextUpdate === undefined ? {} : { nextUpdate: single.nextUpdate }),
+    certIdHash: authentic.certIdHash,
+    producedAt: authentic.producedAt,
+    thisUpdate: authentic.thisUpdate,
+    ...(authentic.nextUpdate === undefined ? {} : { nextUpdate: authentic.nextUpdate }),
     usableUntil: earliest(usableUntil, signerLimit(signer), options.subject.notAfter),
-    signer: { kind: signer.kind, subject: signer.certificate.subject, notAfter: signer.certificate.notAfter },
+    signer: { kind: signer.kind, subject: signer.subject, notAfter: signer.notAfter },
   };
 }
 
-/** A response may carry answers for several certificates; find the one for ours. */
-function findSingleResponse(response: BasicResponse, options: VerifyOptions): SingleResponse {
-  const match = response.responses.find((single) => certIdMatches(single.certId, options.subject.serial, options.issuer));
-  if (match !== undefined) return match;
-  const serials = response.responses.map((single) => single.certId.serial).join(", ");
-  return fail("CertIDMismatch", `the response answers for serial(s) ${serials || "none"}, not for serial ${options.subject.serial} issued by "${options.issuer.subject}"`);
-}
-
 /** Returns the end of the usable window implied by the response's own dates. */
-function checkFreshness(response: BasicResponse, single: SingleResponse, options: VerifyOptions, skewMs: number): Date {
-  const now = options.at.getTime();
-  if (single.thisUpdate.getTime() > now + skewMs || response.producedAt.getTime() > now + skewMs) {
-    fail("NotYetValid", `the response's thisUpdate ${single.thisUpdate.toISOString()} is in the future (now ${options.at.toISOString()})`);
+function checkFreshness({ thisUpdate, nextUpdate, producedAt }: AuthenticResponse, at: Date, skewMs: number): Date {
+  const now = at.getTime();
+  if (thisUpdate.getTime() > now + skewMs || producedAt.getTime() > now + skewMs) {
+    fail("NotYetValid", `the response's thisUpdate ${thisUpdate.toISOString()} is in the future (now ${at.toISOString()})`);
   }
-  if (single.nextUpdate !== undefined && single.nextUpdate < single.thisUpdate) {
-    fail("MalformedResponse", `nextUpdate ${single.nextUpdate.toISOString()} precedes thisUpdate ${single.thisUpdate.toISOString()}`);
+  if (nextUpdate !== undefined && nextUpdate < thisUpdate) {
+    fail("MalformedResponse", `nextUpdate ${nextUpdate.toISOString()} precedes thisUpdate ${thisUpdate.toISOString()}`);
   }
-  const end = single.nextUpdate ?? new Date(single.thisUpdate.getTime() + NO_NEXT_UPDATE_WINDOW_MS);
+  const end = nextUpdate ?? new Date(thisUpdate.getTime() + NO_NEXT_UPDATE_WINDOW_MS);
   if (end.getTime() < now - skewMs) {
-    const what = single.nextUpdate === undefined ? "the response has no nextUpdate and its thisUpdate is over an hour old" : `the response's nextUpdate ${end.toISOString()} has passed`;
-    fail("Expired", `${what} (now ${options.at.toISOString()})`);
+    const what = nextUpdate === undefined ? "the response has no nextUpdate and its thisUpdate is over an hour old" : `the response's nextUpdate ${end.toISOString()} has passed`;
+    fail("Expired", `${what} (now ${at.toISOString()})`);
   }
   return end;
 }
 
-function checkNonce(response: BasicResponse, sent: Uint8Array): void {
-  const echoed = response.extensions.find((extension) => extension.oid === OID.ocspNonce);
+function checkNonce(echoed: Uint8Array | undefined, sent: Uint8Array): void {
   if (echoed === undefined) fail("NonceMismatch", "a nonce was sent but the response carries none");
-  if (!bytesEqual(echoed.value, sent)) fail("NonceMismatch", "the response's nonce differs from the one sent");
+  if (!bytesEqual(echoed, sent)) fail("NonceMismatch", "the response's nonce differs from the one sent");
 }
 
-function rejectUnknownCriticalExtensions(extensions: readonly Extension[], understood: ReadonlySet<string>, where: string): void {
-  const unknown = extensions.find((extension) => extension.critical && !understood.has(extension.oid));
-  if (unknown !== undefined) fail("MalformedResponse", `the response has an unsupported critical extension ${unknown.oid} in ${where}`);
-}
-
-function signerLimit(signer: Signer): Date | undefined {
-  return signer.kind === "delegated" ? signer.certificate.notAfter : undefined;
+function signerLimit(signer: SignerFacts): Date | undefined {
+  return signer.kind === "delegated" ? signer.notAfter : undefined;
 }
 
 function earliest(...dates: readonly (Date | undefined)[]): Date {

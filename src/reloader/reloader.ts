@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Certificate } from "../ocsp/certificate.ts";
 import type { Clock } from "../ocsp/clock.ts";
+import { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { decidePair, type Installed } from "./decide.ts";
 import { ReloaderMetrics } from "./reloader-metrics.ts";
@@ -45,6 +46,8 @@ export class Reloader {
   private readonly options: ReloaderOptions;
   private readonly state = new Map<string, PairState>();
   private readonly watcher: VolumeWatcher;
+  /** Each sync re-verifies every mounted and installed staple: an unchanged one is signature-checked once per process. */
+  private readonly verified = new VerificationCache();
   private running: Promise<void> | undefined;
   private again = false;
   private retry: NodeJS.Timeout | undefined;
@@ -120,9 +123,9 @@ export class Reloader {
     const changes: StapleChange[] = [];
     for (const pair of pairs) {
       const state = this.stateOf(pair);
-      const mounted = await checkStaple(pair, issuers, now);
+      const mounted = await checkStaple(pair, issuers, now, this.verified);
       this.reportMounted(pair, state, mounted);
-      const installed = await this.confirmed(pair, state, state.installed === undefined ? undefined : { der: state.installed, check: await checkDer(state.installed, pair, issuers, now) });
+      const installed = await this.confirmed(pair, state, state.installed === undefined ? undefined : { der: state.installed, check: await checkDer(state.installed, pair, issuers, now, this.verified) });
       state.inUse = installed?.check.kind === "verified" ? installed.check.response : undefined;
       const decision = decidePair(mounted, installed, target.canWithdraw);
       if (decision.action === "install") changes.push({ kind: "install", pair, response: decision.response });

@@ -1,12 +1,12 @@
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { readChain } from "../ocsp/chain.ts";
+import { readChain, type Chain } from "../ocsp/chain.ts";
 import type { Certificate } from "../ocsp/certificate.ts";
 import { fail, isOcspError, messageOf } from "../ocsp/errors.ts";
-import { findIssuer } from "../ocsp/issuer.ts";
 import { readCertificates } from "../ocsp/pem.ts";
+import type { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
-import { verifyResponse } from "../ocsp/verify.ts";
+import { verifyStaple } from "../ocsp/verify-staple.ts";
 import type { ReloaderReason } from "./reasons.ts";
 import type { StaplePair } from "./staple-pair.ts";
 
@@ -24,8 +24,10 @@ export type StapleCheck =
  * CA's AIA server to keep serving. A missing staple file is "missing" (the
  * operator deletes the companion Secret when a staple's usable window ends);
  * everything else that is wrong is "rejected" with a stable code. Never throws.
+ * `cache`: the process's, so an unchanged staple is signature-checked once,
+ * not at every poll.
  */
-export async function checkStaple(pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date): Promise<StapleCheck> {
+export async function checkStaple(pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date, cache?: VerificationCache): Promise<StapleCheck> {
   let der: Uint8Array | undefined;
   const paths = consistentPaths(pair);
   try {
@@ -33,22 +35,16 @@ export async function checkStaple(pair: StaplePair, explicitIssuers: readonly Ce
   } catch (error) {
     return rejected(error);
   }
-  return der === undefined ? { kind: "missing" } : checkDer(der, paths, explicitIssuers, at);
+  return der === undefined ? { kind: "missing" } : checkDer(der, paths, explicitIssuers, at, cache);
 }
 
 /** Verifies staple bytes already read (the nginx target's installed copy is re-checked this way). */
-export async function checkDer(der: Uint8Array, pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date): Promise<StapleCheck> {
+export async function checkDer(der: Uint8Array, pair: StaplePair, explicitIssuers: readonly Certificate[], at: Date, cache?: VerificationCache): Promise<StapleCheck> {
   try {
-    const chainBytes = readOptional(pair.certPath, MAX_PEM_BYTES) ?? fail("BadInput", `the certificate chain "${pair.certPath}" does not exist`);
-    const chain = readChain(chainBytes);
-    const caCrt = readOptional(pair.caCrtPath, MAX_PEM_BYTES);
-    const issuer = await findIssuer(chain.leaf, {
-      chain: chain.intermediates,
-      caCrt: caCrt === undefined ? [] : readCertificates(caCrt, pair.caCrtPath),
-      explicit: explicitIssuers,
-    });
+    const chain = readPairChain(pair);
     if (der.length === 0) fail("MalformedResponse", `the staple "${pair.staplePath}" is empty`);
-    const response = verifyResponse(der, { subject: chain.leaf, issuer: issuer.certificate, at });
+    // No `download`: see checkStaple.
+    const { response } = await verifyStaple(der, { chain, explicitIssuers, at, ...(cache === undefined ? {} : { cache }) });
     // verifyResponse allows a few minutes of clock skew past nextUpdate; serving is stricter, as the operator's withdrawal is.
     if (response.usableUntil <= at) {
       return { kind: "rejected", reason: "Expired", message: `the staple's usable window ended at ${response.usableUntil.toISOString()}`, der };
@@ -60,6 +56,13 @@ export async function checkDer(der: Uint8Array, pair: StaplePair, explicitIssuer
   } catch (error) {
     return rejected(error, der);
   }
+}
+
+/** The pair's tls.crt and, when there is one beside it, ca.crt. */
+function readPairChain(pair: StaplePair): Chain {
+  const chainBytes = readOptional(pair.certPath, MAX_PEM_BYTES) ?? fail("BadInput", `the certificate chain "${pair.certPath}" does not exist`);
+  const caCrt = readOptional(pair.caCrtPath, MAX_PEM_BYTES);
+  return { ...readChain(chainBytes), extraCas: caCrt === undefined ? [] : readCertificates(caCrt, pair.caCrtPath) };
 }
 
 /** `der`: the refused bytes, so the caller reports one bad file once, not at every poll. */

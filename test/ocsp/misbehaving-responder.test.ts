@@ -13,7 +13,7 @@ import { OcspClient, type FetchOptions } from "../../src/ocsp/ocsp-client.ts";
 import { queryResponder } from "../../src/ocsp/responder-client.ts";
 import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
 import { hangUp, hugeBody, refusedUrl, respondWith, startServer, trickle, type Handler, type RunningServer } from "../support/misbehaving-server.ts";
-import { vector, vectorChain } from "../support/vectors.ts";
+import { vector, vectorCertificate, vectorChain } from "../support/vectors.ts";
 
 const OCSP = "application/ocsp-response";
 const replay = (path: string): Handler => respondWith(200, OCSP, vector(path));
@@ -103,6 +103,14 @@ void describe("a well-behaved responder", () => {
     assert.equal(staple.usableUntil.toISOString(), "2016-11-28T19:05:47.000Z");
     assert.equal(staple.responder, server.url.href);
     assert.equal(staple.issuerSource, "chain");
+  });
+
+  void it("uses an issuer the caller already found, without searching for it again", async () => {
+    const client = new OcspClient({ transport, clock: fixedClock(new Date(GOOGLE.at)) });
+    // The chain alone holds no issuer, and gmail's caIssuers URL is not reachable from here: a search would fail.
+    const staple = await client.fetchStaple({ chain: vectorChain("botan/gmail.pem"), issuer: { certificate: vectorCertificate("botan/google_g2.pem"), source: "ca.crt" }, urlOverride: server.url.href });
+    assert.deepEqual([staple.certStatus.kind, staple.issuerSource], ["good", "ca.crt"]);
+    await assert.rejects(client.fetchStaple({ chain: vectorChain("botan/gmail.pem"), urlOverride: server.url.href }), (error) => isOcspError(error) && error.code === "NoIssuer");
   });
 
   void it("sends a small request as an RFC 5019 GET, with our headers", async () => {

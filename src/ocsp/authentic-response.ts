@@ -1,0 +1,81 @@
+import type { Certificate } from "./certificate.ts";
+import type { CertStatus } from "./cert-status.ts";
+import { certIdMatches } from "./cert-id.ts";
+import { fail } from "./errors.ts";
+import { HASH_BY_OID, OID, type HashName } from "./oids.ts";
+import { parseResponse, type BasicResponse, type Extension, type SingleResponse } from "./response-parser.ts";
+import { authenticateSigner, type SignerFacts } from "./signer.ts";
+
+/** The certificate a response must be about, and its issuer as the caller confirmed it (it signed `subject`). */
+export interface ResponseParties {
+  readonly subject: Certificate;
+  readonly issuer: Certificate;
+}
+
+/**
+ * What the time-independent half of `verifyResponse` established: the
+ * response is well formed, signed by someone allowed to speak for the
+ * issuer, and answers for the subject. It keeps only what the time checks
+ * and the VerifiedResponse need, not the parsed tree, so a cache of these
+ * stays small.
+ */
+export interface AuthenticResponse {
+  readonly producedAt: Date;
+  /** From the SingleResponse about the subject: */
+  readonly certStatus: CertStatus;
+  readonly thisUpdate: Date;
+  readonly nextUpdate?: Date;
+  readonly certIdHash: HashName;
+  /** The value of the response's nonce extension, if it has one (RFC 8954). */
+  readonly nonce?: Uint8Array;
+  readonly signer: SignerFacts;
+}
+
+/**
+ * Extensions we understand, per place; any other one marked critical makes us
+ * refuse the response (RFC 5280 §4.2). The nonce belongs in responseExtensions
+ * only (RFC 8954), so none is understood in singleExtensions.
+ */
+const UNDERSTOOD_RESPONSE_EXTENSIONS: ReadonlySet<string> = new Set<string>([OID.ocspNonce]);
+const UNDERSTOOD_SINGLE_EXTENSIONS: ReadonlySet<string> = new Set<string>();
+
+/**
+ * The checks of DESIGN.md's engine contract that no clock can change: is it
+ * a basic response at all, who signed it and may they, is it about this
+ * certificate. The same bytes for the same subject and issuer always get the
+ * same answer, which is what lets VerificationCache keep it. Throws
+ * OcspError with the first violated rule's code.
+ */
+export function authenticateResponse(der: Uint8Array, parties: ResponseParties): AuthenticResponse {
+  const response = parseResponse(der);
+  rejectUnknownCriticalExtensions(response.extensions, UNDERSTOOD_RESPONSE_EXTENSIONS, "responseExtensions");
+  const signer = authenticateSigner(response, parties);
+  const single = findSingleResponse(response, parties);
+  rejectUnknownCriticalExtensions(single.extensions, UNDERSTOOD_SINGLE_EXTENSIONS, "singleExtensions");
+  const nonce = response.extensions.find((extension) => extension.oid === OID.ocspNonce);
+  const { certificate } = signer;
+  return {
+    producedAt: response.producedAt,
+    certStatus: single.status,
+    thisUpdate: single.thisUpdate,
+    ...(single.nextUpdate === undefined ? {} : { nextUpdate: single.nextUpdate }),
+    // certIdMatches accepted the CertID, so its hash is one we know.
+    certIdHash: HASH_BY_OID.get(single.certId.hashAlgorithmOid) as HashName,
+    // A copy: the parser's bytes are views into its copy of the whole response, which a cache would keep alive.
+    ...(nonce === undefined ? {} : { nonce: nonce.value.slice() }),
+    signer: { kind: signer.kind, subject: certificate.subject, notBefore: certificate.notBefore, notAfter: certificate.notAfter },
+  };
+}
+
+/** A response may carry answers for several certificates; find the one for ours. */
+function findSingleResponse(response: BasicResponse, parties: ResponseParties): SingleResponse {
+  const match = response.responses.find((single) => certIdMatches(single.certId, parties.subject.serial, parties.issuer));
+  if (match !== undefined) return match;
+  const serials = response.responses.map((single) => single.certId.serial).join(", ");
+  return fail("CertIDMismatch", `the response answers for serial(s) ${serials || "none"}, not for serial ${parties.subject.serial} issued by "${parties.issuer.subject}"`);
+}
+
+function rejectUnknownCriticalExtensions(extensions: readonly Extension[], understood: ReadonlySet<string>, where: string): void {
+  const unknown = extensions.find((extension) => extension.critical && !understood.has(extension.oid));
+  if (unknown !== undefined) fail("MalformedResponse", `the response has an unsupported critical extension ${unknown.oid} in ${where}`);
+}
