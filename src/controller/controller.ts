@@ -4,6 +4,7 @@ import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
 import type { Clock } from "../ocsp/clock.ts";
 import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
+import { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { describeApiError, retryAfterMs } from "../kube/api-error.ts";
@@ -31,8 +32,10 @@ export interface ControllerOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
-  /** Reconciles working at once (parsing, deciding, writing); one waiting on a responder does not count. */
+  /** Reconciles working at once (parsing, verifying, deciding); one waiting on a responder or a write does not count. */
   readonly workers?: number;
+  /** API writes (companions, InPlace keys, deletions) in flight at once, from all reconciles (default 8). */
+  readonly writers?: number;
   /** Per-responder-host limits on OCSP fetches (default 4 in flight, 20 a second). */
   readonly fetchLimits?: FetcherLimits;
   /** Work only while holding this Lease (DESIGN.md `--leader-elect`); without it, always work. */
@@ -51,6 +54,8 @@ export interface ControllerOptions {
 }
 
 const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
+/** Writes in flight: what a client-go controller's default QPS/burst lets through, and the bench's floor client uses. */
+const DEFAULT_WRITERS = 8;
 
 const STATUS_PREFIX = "status:";
 /**
@@ -81,6 +86,7 @@ export class Controller {
   /** Prometheus metrics, read at scrape time from this controller's caches. */
   readonly metrics: Metrics;
   private readonly slots: Slots;
+  private readonly writers: Slots;
   private dispatching: Promise<void> | undefined;
   private isSynced = false;
   private isLeading = false;
@@ -96,20 +102,24 @@ export class Controller {
     this.options = options;
     this.queue = new WorkQueue(() => options.clock.now().getTime());
     this.slots = new Slots(options.workers ?? 4);
+    this.writers = new Slots(options.writers ?? DEFAULT_WRITERS);
     this.metrics = new Metrics({ queueDepth: () => this.queue.depth, staples: () => this.staples() });
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const verificationCache = new VerificationCache();
     this.reconciler = new SecretReconciler({
       secrets: this.secrets, configs: this.configs, companions: this.companions,
-      fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
+      fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock, cache: verificationCache }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
         this.metrics.fetches.inc({ responder: host, result });
         this.metrics.fetchSeconds.observe({ responder: host }, seconds);
       }),
       api: this.core, clock: options.clock, random: options.random, logger: options.logger,
       downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
+      verificationCache,
       events: new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); }),
       onWrite: (kind) => { this.metrics.apiWrites.inc({ kind }); },
       whileWaiting: (work) => this.slots.whileWaiting(work),
+      whileWriting: (write) => this.slots.whileWaiting(this.writers.run(write)),
     });
   }
 

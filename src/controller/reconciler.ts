@@ -1,11 +1,13 @@
 import type { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Certificate } from "../ocsp/certificate.ts";
-import { readChain, type Chain } from "../ocsp/chain.ts";
+import { ChainCache } from "../ocsp/chain-cache.ts";
+import type { Chain } from "../ocsp/chain.ts";
 import type { Clock } from "../ocsp/clock.ts";
 import { isOcspError } from "../ocsp/errors.ts";
-import { findIssuer } from "../ocsp/issuer.ts";
-import { verifyResponse } from "../ocsp/verify.ts";
+import type { FoundIssuer } from "../ocsp/issuer.ts";
+import type { VerificationCache } from "../ocsp/verification-cache.ts";
+import { verifyStaple } from "../ocsp/verify-staple.ts";
 import type { FetchOutcome } from "../staple/decide.ts";
 import { planReconcile, touchedConfigs, type Action, type ChainFacts, type Done, type OwnerFacts, type PlanFacts, type PlannedLog, type Progress, type StapleInPlace, type WriteResult, type WriteStaple } from "../staple/plan.ts";
 import type { Random } from "../staple/refresh-policy.ts";
@@ -32,10 +34,14 @@ export interface ReconcilerDependencies {
   /** Downloads AIA caIssuers (through the same limits as OCSP). */
   readonly downloadIssuer: (url: string) => Promise<Certificate[]>;
   readonly events: EventRecorder;
+  /** The process's cache of authentic responses: a staple in place is verified once, not at every reconcile. */
+  readonly verificationCache?: VerificationCache;
   /** Told of every API write this reconciler makes (for metrics). */
   readonly onWrite?: (kind: "companion" | "in-place" | "delete") => void;
   /** Runs while the reconcile waits on a responder: the controller frees the reconcile's worker slot meanwhile. */
   readonly whileWaiting?: <T>(work: Promise<T>) => Promise<T>;
+  /** Runs every API call of a plan: the controller puts it in its bounded writer pool and frees the worker slot meanwhile. */
+  readonly whileWriting?: <T>(write: () => Promise<T>) => Promise<T>;
 }
 
 /** When to look at the key again; nothing means only when something changes. */
@@ -51,7 +57,7 @@ export interface ReconcileOutcome {
 interface Gathered {
   readonly facts: PlanFacts;
   readonly secret?: TlsSecret;
-  readonly owner?: { readonly config: StapleConfig; readonly store: StapleStore; readonly chain?: Chain; readonly issuer?: Certificate };
+  readonly owner?: { readonly config: StapleConfig; readonly store: StapleStore; readonly chain?: Chain; readonly issuer?: FoundIssuer };
 }
 
 /**
@@ -66,6 +72,8 @@ interface Gathered {
 export class SecretReconciler {
   readonly states = new Map<string, SecretState>();
   private readonly deps: ReconcilerDependencies;
+  /** An unchanged tls.crt is parsed, and its issuer found, once per burst of reconciles. */
+  private readonly chains = new ChainCache();
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
@@ -81,7 +89,8 @@ export class SecretReconciler {
       const { next } = plan;
       if (next.kind === "done") return this.settle(key, next, gathered);
       if (next.kind === "checkExists") {
-        progress = { step: "checkedExists", exists: gathered.secret === undefined ? false : await secretStillThere(this.deps.api, gathered.secret) };
+        const { secret } = gathered;
+        progress = { step: "checkedExists", exists: secret === undefined ? false : await this.api(() => secretStillThere(this.deps.api, secret)) };
       } else if (next.kind === "fetch") {
         if (next.meanwhile !== undefined) this.states.set(key, next.meanwhile);
         const fetched = await this.fetch(gathered);
@@ -104,7 +113,7 @@ export class SecretReconciler {
     if (config === undefined) return { facts: { ...base, secret: secretFacts, owner: undefined }, secret };
     const store = stapleStore(this.deps.api, secret, config, this.deps.companions);
     const read = await this.readChain(secret);
-    const stored = "chain" in read ? this.stapleInPlace(store, config, read.chain.leaf, read.issuer, base.now) : undefined;
+    const stored = "chain" in read ? await this.stapleInPlace(store, config, read.chain, read.issuer, base.now) : undefined;
     return {
       facts: { ...base, secret: secretFacts, owner: { config: ownerFacts(config, store), chain: read.facts, stored } },
       secret,
@@ -116,10 +125,10 @@ export class SecretReconciler {
     return [...this.deps.companions.values()].filter((companion) => companion.namespace === secret.namespace && companion.source === secret.name);
   }
 
-  private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: Certificate } | { facts: ChainFacts }> {
+  private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {
     try {
-      const chain = readChain(secret.tlsCrt, secret.caCrt);
-      const issuer = (await findIssuer(chain.leaf, { chain: chain.intermediates, caCrt: chain.extraCas, explicit: [], download: this.deps.downloadIssuer })).certificate;
+      // Found once here: the fetch and the staple in place use it, neither looks again.
+      const { chain, issuer } = await this.chains.read(secret.tlsCrt, secret.caCrt, this.deps.downloadIssuer);
       const { leaf } = chain;
       return { facts: { kind: "read", leafSha256: leaf.sha256, notBefore: leaf.notBefore, notAfter: leaf.notAfter }, chain, issuer };
     } catch (error) {
@@ -128,15 +137,17 @@ export class SecretReconciler {
     }
   }
 
-  /** The staple in place (its first target key), re-verified now. */
-  private stapleInPlace(store: StapleStore, config: StapleConfig, leaf: Certificate, issuer: Certificate, now: Date): StapleInPlace | undefined {
+  /** The staple in place (its first target key), re-verified now (its signature only once per process: the cache). */
+  private async stapleInPlace(store: StapleStore, config: StapleConfig, chain: Chain, issuer: FoundIssuer, now: Date): Promise<StapleInPlace | undefined> {
     const stored = store.stored;
     if (stored === undefined) return undefined;
     const data = stored.data[config.target.keys[0] ?? ""];
     const certificateSha256 = stored.certificateSha256 ?? "";
     if (data === undefined) return { certificateSha256, verified: undefined };
     try {
-      return { certificateSha256, verified: verifyResponse(new Uint8Array(Buffer.from(data, "base64")), { subject: leaf, issuer, at: now }) };
+      const der = new Uint8Array(Buffer.from(data, "base64"));
+      const cache = this.deps.verificationCache;
+      return { certificateSha256, verified: (await verifyStaple(der, { chain, issuer, at: now, ...(cache === undefined ? {} : { cache }) })).response };
     } catch {
       // Expired, or for another certificate: unusable now, so the policy replaces or withdraws it.
       return { certificateSha256, verified: undefined };
@@ -149,17 +160,17 @@ export class SecretReconciler {
     if (action.kind === "deleteCompanion") {
       const companion = this.deps.companions.get(`${secret.namespace}/${action.name}`);
       if (companion === undefined) return;
-      await deleteCompanion(this.deps.api, companion);
+      await this.api(() => deleteCompanion(this.deps.api, companion));
       this.deps.onWrite?.("delete");
       return;
     }
     if (action.kind === "removeInPlaceKeys") {
-      if (!(await removeInPlaceStaple(this.deps.api, secret))) return;
+      if (!(await this.api(() => removeInPlaceStaple(this.deps.api, secret)))) return;
       this.deps.onWrite?.("in-place");
       this.log(gathered, action.log);
       return;
     }
-    if (owner === undefined || !(await owner.store.remove())) return;
+    if (owner === undefined || !(await this.api(() => owner.store.remove()))) return;
     this.deps.onWrite?.(owner.config.target.mode === "InPlace" ? "in-place" : "delete");
     if (action.event !== undefined) this.deps.events.record(eventTargets(secret, owner.config), action.event.type, action.event.reason, action.event.message);
     this.log(gathered, action.log);
@@ -189,9 +200,14 @@ export class SecretReconciler {
     const { owner } = gathered;
     const chain = owner?.chain;
     if (owner === undefined || chain === undefined) throw new Error("write planned for a Secret without a readable chain");
-    const outcome = await owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 });
+    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 }));
     if (outcome.result === "written") this.deps.onWrite?.(owner.config.target.mode === "InPlace" ? "in-place" : "companion");
     return outcome;
+  }
+
+  /** One API call of the plan, through the controller's writer pool. */
+  private api<T>(call: () => Promise<T>): Promise<T> {
+    return this.deps.whileWriting === undefined ? call() : this.deps.whileWriting(call);
   }
 
   /** The plan's end: the status entry, the Events, the log line, and when to come back. */

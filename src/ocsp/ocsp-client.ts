@@ -10,6 +10,7 @@ import type { HashName } from "./oids.ts";
 import { encodeRequest } from "./request.ts";
 import { queryResponder, type RequestMethod } from "./responder-client.ts";
 import type { VerifiedResponse } from "./verified-response.ts";
+import type { VerificationCache } from "./verification-cache.ts";
 import { verifyResponse } from "./verify.ts";
 
 export interface FetchOptions {
@@ -49,10 +50,17 @@ export interface FetchedStaple extends VerifiedResponse {
 export class OcspClient {
   private readonly transport: HttpTransport;
   private readonly clock: Clock;
+  private readonly cache: VerificationCache | undefined;
 
-  constructor(dependencies: { transport: HttpTransport; clock: Clock }) {
+  /**
+   * `cache`: the process's cache of authentic responses (the controller's):
+   * a fetched staple enters it, so re-reading it from the companion next
+   * time costs no second signature check.
+   */
+  constructor(dependencies: { transport: HttpTransport; clock: Clock; cache?: VerificationCache }) {
     this.transport = dependencies.transport;
     this.clock = dependencies.clock;
+    this.cache = dependencies.cache;
   }
 
   async fetchStaple(options: FetchOptions): Promise<FetchedStaple> {
@@ -91,6 +99,7 @@ export class OcspClient {
       at: this.clock.now(),
       ...(options.skewMs === undefined ? {} : { skewMs: options.skewMs }),
       ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
+      ...(this.cache === undefined ? {} : { cache: this.cache }),
     });
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { authenticateResponse, type AuthenticResponse, type ResponseParties } from "./authentic-response.ts";
+import { LruMap } from "./lru-map.ts";
 
 /**
  * How many certificates one process remembers a staple for, by default.
@@ -44,16 +45,17 @@ interface Entry {
  * kept: a bad new file must not cost the good one its entry.
  */
 export class VerificationCache {
-  readonly maxEntries: number;
-  /** By subject and issuer. A Map iterates in insertion order: re-inserting on each use keeps the least recently used first. */
-  private readonly entries = new Map<string, Entry>();
+  /** By subject and issuer. */
+  private readonly entries: LruMap<string, Entry>;
   private readonly compute: Authenticate;
 
   constructor(options: VerificationCacheOptions = {}) {
-    const maxEntries = options.maxEntries ?? DEFAULT_VERIFICATION_CACHE_ENTRIES;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`VerificationCache: maxEntries must be a positive integer, got ${maxEntries}`);
-    this.maxEntries = maxEntries;
+    this.entries = new LruMap(options.maxEntries ?? DEFAULT_VERIFICATION_CACHE_ENTRIES, "VerificationCache");
     this.compute = options.authenticate ?? authenticateResponse;
+  }
+
+  get maxEntries(): number {
+    return this.entries.maxEntries;
   }
 
   /** How many certificates have a staple remembered. */
@@ -66,21 +68,9 @@ export class VerificationCache {
     const key = `${parties.subject.sha256} ${parties.issuer.sha256}`;
     const responseSha256 = createHash("sha256").update(der).digest("hex");
     const entry = this.entries.get(key);
-    if (entry?.responseSha256 === responseSha256) {
-      this.remember(key, entry);
-      return entry.authentic;
-    }
+    if (entry?.responseSha256 === responseSha256) return entry.authentic;
     const authentic = this.compute(der, parties);
-    this.remember(key, { responseSha256, authentic });
+    this.entries.set(key, { responseSha256, authentic });
     return authentic;
-  }
-
-  /** Stores `entry` as the most recently used, forgetting the least recently used beyond the bound. */
-  private remember(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    if (this.entries.size <= this.maxEntries) return;
-    const oldest = this.entries.keys().next();
-    if (oldest.done !== true) this.entries.delete(oldest.value);
   }
 }

@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+import type { Certificate } from "./certificate.ts";
+import { readChain, type Chain } from "./chain.ts";
+import { findChainIssuer, type FoundIssuer } from "./issuer.ts";
+import { LruMap } from "./lru-map.ts";
+
+/**
+ * How many chains one process keeps parsed. A Secret is read in bursts (its
+ * first reconcile, then again when its companion's event arrives a moment
+ * later; at each refresh, hours apart), so the cache needs to cover a burst,
+ * not the fleet: the fleet's memory stays the caches' DER, and a refresh
+ * hours later parses once more (about a millisecond).
+ */
+export const DEFAULT_CHAIN_CACHE_ENTRIES = 2_000;
+
+/** A Secret's chain, parsed, and its leaf's issuer. */
+export interface ReadChain {
+  readonly chain: Chain;
+  readonly issuer: FoundIssuer;
+}
+
+/**
+ * Parses an unchanged tls.crt (and ca.crt) once, and finds its leaf's issuer
+ * once (which checks the leaf's signature): keyed by the SHA-256 of the
+ * bytes, so a renewed certificate is a new entry and can never be served
+ * from an old one. An issuer downloaded from the AIA caIssuers URL is not
+ * kept (the CA may publish another); errors are not kept (the Secret stays
+ * bad until it changes, and a change is a new key anyway).
+ */
+export class ChainCache {
+  private readonly chains: LruMap<string, ReadChain>;
+
+  constructor(maxEntries = DEFAULT_CHAIN_CACHE_ENTRIES) {
+    this.chains = new LruMap(maxEntries, "ChainCache");
+  }
+
+  get size(): number {
+    return this.chains.size;
+  }
+
+  /** `readChain` and `findChainIssuer`, or what they gave for the same bytes before. Throws their coded errors. */
+  async read(tlsCrt: Uint8Array | string, caCrt: Uint8Array | string | undefined, download?: (url: string) => Promise<Certificate[]>): Promise<ReadChain> {
+    const key = `${sha256(tlsCrt)} ${caCrt === undefined ? "-" : sha256(caCrt)}`;
+    const known = this.chains.get(key);
+    if (known !== undefined) return known;
+    const chain = readChain(tlsCrt, caCrt);
+    const issuer = await findChainIssuer(chain, download === undefined ? {} : { download });
+    const read = { chain, issuer };
+    if (issuer.source !== "aia") this.chains.set(key, read);
+    return read;
+  }
+}
+
+function sha256(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
