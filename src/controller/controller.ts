@@ -6,7 +6,8 @@ import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { Random } from "../staple/refresh-policy.ts";
-import { toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { companionSourceKey, toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import { IndexedMap } from "../kube/indexed-map.ts";
 import { describeApiError, retryAfterMs } from "../kube/api-error.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
 import { selectorMatches } from "../kube/label-selector.ts";
@@ -77,7 +78,8 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly reflectors: { readonly name: string; readonly reflector: Pick<Reflector<unknown>, "start" | "stop" | "failingSince"> }[] = [];
   private readonly secrets = new Map<string, TlsSecret>();
-  private readonly companions = new Map<string, CompanionSnapshot>();
+  /** Indexed by source Secret: a reconcile finds its Secret's companions without scanning them all. */
+  private readonly companions = new IndexedMap<CompanionSnapshot>(companionSourceKey);
   private readonly configs = new Map<string, StapleConfig>();
   private readonly reconciler: SecretReconciler;
   private readonly core: CoreV1Api;

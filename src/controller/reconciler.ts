@@ -13,6 +13,7 @@ import { planReconcile, touchedConfigs, type Action, type ChainFacts, type Done,
 import type { Random } from "../staple/refresh-policy.ts";
 import type { SecretState } from "../staple/secret-state.ts";
 import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
+import type { IndexedMap } from "../kube/indexed-map.ts";
 import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import { secretStillThere } from "../kube/secret-still-there.ts";
@@ -25,7 +26,8 @@ import { deleteCompanion, removeInPlaceStaple, stapleStore, type StapleStore } f
 export interface ReconcilerDependencies {
   readonly secrets: ReadonlyMap<string, TlsSecret>;
   readonly configs: ReadonlyMap<string, StapleConfig>;
-  readonly companions: ReadonlyMap<string, CompanionSnapshot>;
+  /** Companions, also by their source Secret's key. */
+  readonly companions: ReadonlyMap<string, CompanionSnapshot> & Pick<IndexedMap<CompanionSnapshot>, "itemsFor">;
   readonly fetcher: StapleFetcher;
   readonly api: CoreV1Api;
   readonly clock: Clock;
@@ -109,7 +111,7 @@ export class SecretReconciler {
     const secret = this.deps.secrets.get(key);
     if (secret === undefined) return { facts: { ...base, secret: undefined, owner: undefined } };
     const [config] = selectingConfigs(this.deps.configs.values(), secret);
-    const secretFacts = { name: secret.name, companions: this.companionsOf(secret).map((companion) => companion.name), inPlaceKeys: secret.inPlace?.keys, immutable: secret.immutable };
+    const secretFacts = { name: secret.name, companions: [...this.deps.companions.itemsFor(key)].map((companion) => companion.name), inPlaceKeys: secret.inPlace?.keys, immutable: secret.immutable };
     if (config === undefined) return { facts: { ...base, secret: secretFacts, owner: undefined }, secret };
     const store = stapleStore(this.deps.api, secret, config, this.deps.companions);
     const read = await this.readChain(secret);
@@ -119,10 +121,6 @@ export class SecretReconciler {
       secret,
       owner: { config, store, ...("chain" in read ? { chain: read.chain, issuer: read.issuer } : {}) },
     };
-  }
-
-  private companionsOf(secret: TlsSecret): CompanionSnapshot[] {
-    return [...this.deps.companions.values()].filter((companion) => companion.namespace === secret.namespace && companion.source === secret.name);
   }
 
   private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {

@@ -15,6 +15,11 @@ export interface CompanionSnapshot {
   readonly data: Readonly<Record<string, string>>;
 }
 
+/** namespace/name of the TLS Secret a companion belongs to: the key of that Secret in the TLS Secret cache. */
+export function companionSourceKey(companion: CompanionSnapshot): string {
+  return `${companion.namespace}/${companion.source}`;
+}
+
 /** Only Secrets labelled as ours are cached, so this never sees other Secrets' data. */
 export function toCompanionSnapshot(raw: unknown): CompanionSnapshot | undefined {
   const secret = raw as { metadata?: { namespace?: unknown; name?: unknown; uid?: unknown; labels?: unknown; annotations?: unknown; ownerReferences?: unknown }; data?: unknown } | null;
