@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { systemClock } from "../../src/ocsp/clock.ts";
 import { staplePair, watchedEntries } from "../../src/reloader/staple-pair.ts";
 import { VolumeWatcher } from "../../src/reloader/volume-watcher.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
@@ -19,7 +20,7 @@ void describe("the volume watcher", () => {
     void it(`sees every swap of a volume holding ${cert} and ${staple}`, async () => {
       const volume = await KubeletVolume.create(join(dir, staple.replace("/", "-")), { [cert]: "chain", [staple]: "first" });
       let changes = 0;
-      const watcher = new VolumeWatcher(watchedEntries(staplePair("web", volume.path(cert), volume.path(staple))), { intervalMs: 600_000, debounceMs: 50, onChange: () => { changes++; } });
+      const watcher = new VolumeWatcher(watchedEntries(staplePair("web", volume.path(cert), volume.path(staple))), { clock: systemClock, intervalMs: 600_000, debounceMs: 50, onChange: () => { changes++; } });
       watcher.start();
       try {
         for (let round = 1; round <= 3; round++) {
