@@ -66,8 +66,9 @@ const STATUS_BATCH_MS = 1_000;
  * The operator: reflectors keep caches of TLS Secrets (field selector on
  * type), companion Secrets (our label) and StapleConfigs; every change maps
  * to items on one queue (a Secret to reconcile, or a config's status to
- * write); workers take items and run the reconciler or the status writer. Nothing acts on an
- * event's snapshot: workers always read the caches when they run.
+ * write); workers take items and run the reconciler or the status writer.
+ * Nothing acts on an event's snapshot: workers always read the caches when
+ * they run.
  */
 export class Controller {
   private readonly queue: WorkQueue<WorkItem>;

@@ -46,6 +46,8 @@ export class WorkQueue<T> {
   }
 
   addAfter(item: T, delayMs: number): void {
+    // A retry asked for while stopping would only arm a timer for an item nobody takes.
+    if (this.closed) return;
     if (delayMs <= 0) {
       this.add(item);
       return;

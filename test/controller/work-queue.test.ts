@@ -69,7 +69,9 @@ void describe("WorkQueue", () => {
     assert.equal(await waiting, undefined);
     assert.deepEqual(clock.pending, []);
     queue.add("ignored");
+    queue.addAfter("ignored too", 1_000);
     assert.equal(queue.depth, 0);
+    assert.deepEqual(clock.pending, [], "no timer armed after shutDown");
   });
 
   void it("forgetDelayed drops a pending addAfter: the key is not handed out when its delay ends", async () => {
