@@ -1,4 +1,4 @@
-import type { Clock } from "../ocsp/clock.ts";
+import type { Scheduler } from "../ocsp/clock.ts";
 import type { HttpTransport } from "../ocsp/http-transport.ts";
 import type { ExitStatus } from "./exit-status.ts";
 import type { Report } from "./report.ts";
@@ -7,7 +7,8 @@ import type { Report } from "./report.ts";
 export interface CommandContext {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  readonly clock: Clock;
+  /** The time, and the timers of the long-running commands (controller, reloader). */
+  readonly clock: Scheduler;
   /** Built on first use: `inspect` without network needs never creates one. */
   readonly transport: () => HttpTransport;
 }

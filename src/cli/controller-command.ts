@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { PooledKubeConfig } from "../kube/pooled-kube-config.ts";
+import type { Scheduler } from "../ocsp/clock.ts";
 import { Controller } from "../controller/controller.ts";
 import { DEFAULT_FETCHER_LIMITS } from "../controller/staple-fetcher.ts";
 import { UndiciTransport } from "../ocsp/undici-transport.ts";
@@ -52,7 +53,7 @@ export async function runController(args: readonly string[], context: CommandCon
     ratePerHostPerSecond: positiveInteger(values, "fetch-rate", DEFAULT_FETCHER_LIMITS.ratePerHostPerSecond),
     concurrencyPerHost: positiveInteger(values, "fetch-concurrency", DEFAULT_FETCHER_LIMITS.concurrencyPerHost),
   };
-  const kubeConfig = new PooledKubeConfig();
+  const kubeConfig = new PooledKubeConfig(context.clock);
   const kubeconfigPath = stringFlag(values, "kubeconfig");
   if (kubeconfigPath === undefined) kubeConfig.loadFromDefault();
   else kubeConfig.loadFromFile(kubeconfigPath);
@@ -82,7 +83,7 @@ export async function runController(args: readonly string[], context: CommandCon
     return reason === "lost" ? EXIT.failure : EXIT.good;
   } finally {
     const closeConnections = () => Promise.all([kubeConfig.destroy(), transport.destroy()]);
-    await stopWithin(controller, SHUTDOWN_GRACE_MS, async () => {
+    await stopWithin(controller, context.clock, SHUTDOWN_GRACE_MS, async () => {
       logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, "in-flight requests abandoned at shutdown (writes are guarded and idempotent: the next leader redoes them)");
       await closeConnections();
     });
@@ -99,11 +100,11 @@ const SHUTDOWN_GRACE_MS = 1_000;
  * `abandon` fails whatever is still waiting on the network (an API server or
  * responder that does not answer), so SIGTERM always ends the process soon.
  */
-async function stopWithin(controller: Controller, graceMs: number, abandon: () => Promise<void>): Promise<void> {
+async function stopWithin(controller: Controller, clock: Scheduler, graceMs: number, abandon: () => Promise<void>): Promise<void> {
   const stopping = controller.stop();
-  let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([stopping.then(() => true), new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false); }, graceMs); })]);
-  clearTimeout(timer);
+  const stopped = new AbortController();
+  const inTime = await Promise.race([stopping.then(() => true), clock.sleep(graceMs, stopped.signal).then(() => false)]);
+  stopped.abort(); // ends the grace timer once the stop came in time
   if (!inTime) {
     await abandon();
     await stopping;

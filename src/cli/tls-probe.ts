@@ -19,6 +19,7 @@ export function probeTls(host: string, port: number, servername: string | undefi
   return new Promise((resolve, reject) => {
     let staple: Uint8Array | undefined;
     const socket = connect({ host, port, requestOCSP: true, rejectUnauthorized: false, ...(servername === undefined ? {} : { servername }) });
+    // An I/O timeout of this one handshake: a real timer, as the connection is real.
     const timer = setTimeout(() => { socket.destroy(); reject(tlsFailure(host, port, `no TLS handshake within ${timeoutMs} ms`)); }, timeoutMs);
     // Node passes null (despite its types) when the server sent no staple.
     socket.on("OCSPResponse", (response: Buffer | null) => { if (response !== null && response.length > 0) staple = new Uint8Array(response); });

@@ -1,7 +1,7 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
-import type { Clock } from "../ocsp/clock.ts";
+import type { Scheduler } from "../ocsp/clock.ts";
 import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import { VerificationCache } from "../ocsp/verification-cache.ts";
@@ -23,6 +23,8 @@ import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
 import { Metrics } from "../observe/metrics.ts";
 import { Slots } from "./slots.ts";
+import { ErrorBackoff } from "./error-backoff.ts";
+import { secretItem, statusItem, workItemId, type WorkItem } from "./work-item.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 export interface ControllerOptions {
@@ -30,7 +32,8 @@ export interface ControllerOptions {
   /** Watch only these namespaces; empty watches all. */
   readonly namespaces: readonly string[];
   readonly transport: HttpTransport;
-  readonly clock: Clock;
+  /** The time and the timers of everything the controller schedules (refreshes, retries, status batches, leases, watch backoff). */
+  readonly clock: Scheduler;
   readonly random: Random;
   readonly logger: Logger;
   /** Reconciles working at once (parsing, verifying, deciding); one waiting on a responder or a write does not count. */
@@ -58,24 +61,25 @@ const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
 /** Writes in flight: what a client-go controller's default QPS/burst lets through, and the bench's floor client uses. */
 const DEFAULT_WRITERS = 8;
 
-const STATUS_PREFIX = "status:";
 /**
  * Status changes coming from Secrets are gathered this long before the
  * config's status is written: under churn (Secrets created, renewed and
  * deleted at 50/s) one write a second per config, not one per Secret.
  */
 const STATUS_BATCH_MS = 1_000;
-const ERROR_BACKOFF_MS = 5_000;
 
 /**
  * The operator: reflectors keep caches of TLS Secrets (field selector on
  * type), companion Secrets (our label) and StapleConfigs; every change maps
- * to keys on one queue (a Secret's own key, or `status:<config>`); workers
- * take keys and run the reconciler or the status writer. Nothing acts on an
- * event's snapshot: workers always read the caches when they run.
+ * to items on one queue (a Secret to reconcile, or a config's status to
+ * write); workers take items and run the reconciler or the status writer.
+ * Nothing acts on an event's snapshot: workers always read the caches when
+ * they run.
  */
 export class Controller {
-  private readonly queue: WorkQueue;
+  private readonly queue: WorkQueue<WorkItem>;
+  /** Per-item backoff for work that threw (an API error), reset when the item succeeds. */
+  private readonly errorBackoff: ErrorBackoff;
   private readonly reflectors: { readonly name: string; readonly reflector: Pick<Reflector<unknown>, "start" | "stop" | "failingSince"> }[] = [];
   private readonly secrets = new Map<string, TlsSecret>();
   /** Indexed by source Secret: a reconcile finds its Secret's companions without scanning them all. */
@@ -89,6 +93,7 @@ export class Controller {
   readonly metrics: Metrics;
   private readonly slots: Slots;
   private readonly writers: Slots;
+  private readonly events: EventRecorder;
   private dispatching: Promise<void> | undefined;
   private isSynced = false;
   private isLeading = false;
@@ -102,13 +107,15 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.options = options;
-    this.queue = new WorkQueue(() => options.clock.now().getTime());
+    this.queue = new WorkQueue(options.clock, workItemId);
+    this.errorBackoff = new ErrorBackoff(options.random);
     this.slots = new Slots(options.workers ?? 4);
     this.writers = new Slots(options.writers ?? DEFAULT_WRITERS);
     this.metrics = new Metrics({ queueDepth: () => this.queue.depth, staples: () => this.staples() });
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     const verificationCache = new VerificationCache();
+    this.events = new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); });
     this.reconciler = new SecretReconciler({
       secrets: this.secrets, configs: this.configs, companions: this.companions,
       fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock, cache: verificationCache }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
@@ -118,7 +125,7 @@ export class Controller {
       api: this.core, clock: options.clock, random: options.random, logger: options.logger,
       downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
       verificationCache,
-      events: new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); }),
+      events: this.events,
       onWrite: (kind) => { this.metrics.apiWrites.inc({ kind }); },
       whileWaiting: (work) => this.slots.whileWaiting(work),
       whileWriting: (write) => this.slots.whileWaiting(this.writers.run(write)),
@@ -137,6 +144,19 @@ export class Controller {
   /** True while this replica works: always without leader election, while holding the Lease with it. */
   get leading(): boolean {
     return this.isLeading;
+  }
+
+  /**
+   * Resolves once every item queued so far has been processed and none is
+   * running, and the Events recorded meanwhile are written (refreshes and
+   * retries set for later do not count). A test awaits it before asserting
+   * that something did not happen ("a restart rewrites nothing"), so it can
+   * never pass before the controller has looked at everything. Meaningful
+   * while working: a standby replica's queue only fills.
+   */
+  async whenIdle(): Promise<void> {
+    await this.queue.whenIdle();
+    await this.events.whenWritten();
   }
 
   /** The per-Secret states, for tests and status. */
@@ -214,8 +234,8 @@ export class Controller {
 
   private startWorking(): void {
     this.isLeading = true;
-    for (const key of this.secrets.keys()) this.queue.add(key);
-    for (const key of this.configs.keys()) this.queue.add(STATUS_PREFIX + key);
+    for (const key of this.secrets.keys()) this.queue.add(secretItem(key));
+    for (const key of this.configs.keys()) this.queue.add(statusItem(key));
     this.dispatching = this.dispatch();
   }
 
@@ -240,12 +260,12 @@ export class Controller {
     const running = new Set<Promise<void>>();
     for (;;) {
       await this.slots.acquire();
-      const key = await this.queue.next();
-      if (key === undefined) {
+      const item = await this.queue.next();
+      if (item === undefined) {
         this.slots.release();
         break;
       }
-      const reconcile = this.process(key).finally(() => {
+      const reconcile = this.process(item).finally(() => {
         this.slots.release();
         running.delete(reconcile);
       });
@@ -254,27 +274,35 @@ export class Controller {
     await Promise.all(running);
   }
 
-  private async process(key: string): Promise<void> {
+  /**
+   * Runs one item and interprets how it ended: done (its error backoff
+   * forgotten), or failed: retried after a per-item backoff (ErrorBackoff),
+   * never sooner than the API server's Retry-After.
+   */
+  private async process(item: WorkItem): Promise<void> {
+    const id = workItemId(item);
     try {
-      if (key.startsWith(STATUS_PREFIX)) await this.writeStatus(key.slice(STATUS_PREFIX.length));
-      else await this.reconcileSecret(key);
+      if (item.kind === "status") await this.writeStatus(item.config);
+      else await this.reconcileSecret(item.key);
+      this.errorBackoff.forget(id);
       this.metrics.reconciles.inc({ result: "done" });
     } catch (error) {
       this.metrics.reconciles.inc({ result: "error" });
       const retryAfter = retryAfterMs(error);
       if (retryAfter !== undefined) this.options.onRetryAfter?.(retryAfter);
-      this.options.logger.error({ key, err: describeApiError(error), retryAfterMs: retryAfter }, "reconcile failed; retrying");
-      this.queue.addAfter(key, Math.max(ERROR_BACKOFF_MS, retryAfter ?? 0));
+      const delayMs = Math.round(this.errorBackoff.failed(id, retryAfter));
+      this.options.logger.error({ ...item, err: describeApiError(error), retryAfterMs: retryAfter, failures: this.errorBackoff.failuresOf(id), delayMs }, "reconcile failed; retrying");
+      this.queue.addAfter(item, delayMs);
     } finally {
-      this.queue.done(key);
+      this.queue.done(item);
     }
   }
 
   private async reconcileSecret(key: string): Promise<void> {
     const outcome = await this.reconciler.reconcile(key);
-    for (const config of outcome.touchedConfigs) this.queue.addAfter(STATUS_PREFIX + config, STATUS_BATCH_MS);
-    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs);
-    void outcome.retryWhen?.then(() => { this.queue.add(key); });
+    for (const config of outcome.touchedConfigs) this.queue.addAfter(statusItem(config), STATUS_BATCH_MS);
+    if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(secretItem(key), outcome.requeueAfterMs);
+    void outcome.retryWhen?.then(() => { this.queue.add(secretItem(key)); });
   }
 
   /** The only place a StapleConfig status is written, and only when it changed. */
@@ -307,11 +335,11 @@ export class Controller {
       store: this.secrets,
       onChange: (key, secret, previous) => {
         // A deleted Secret is reconciled once now; its refresh timer would only wake it for nothing.
-        if (secret === undefined) this.queue.forgetDelayed(key);
-        this.queue.add(key);
+        if (secret === undefined) this.forget(secretItem(key));
+        this.queue.add(secretItem(key));
         // Every config that selects it (or did) counts it: the owner, and the others as Conflict.
         for (const version of [secret, previous]) {
-          if (version !== undefined) for (const config of selectingConfigs(this.configs.values(), version)) this.queue.addAfter(STATUS_PREFIX + configKey(config), STATUS_BATCH_MS);
+          if (version !== undefined) for (const config of selectingConfigs(this.configs.values(), version)) this.queue.addAfter(statusItem(configKey(config)), STATUS_BATCH_MS);
         }
       },
     });
@@ -326,7 +354,7 @@ export class Controller {
       // A companion changed or vanished: its source Secret is re-checked (and restapled if needed).
       onChange: (_key, companion, previous) => {
         const changed = companion ?? previous;
-        if (changed !== undefined) this.queue.add(`${changed.namespace}/${changed.source}`);
+        if (changed !== undefined) this.queue.add(secretItem(`${changed.namespace}/${changed.source}`));
       },
     });
   }
@@ -358,13 +386,20 @@ export class Controller {
       // or each status write would set off the next.
       onChange: (key, config, previous) => {
         if (config?.generation !== previous?.generation || config?.uid !== previous?.uid) this.requeueNamespace((config ?? previous)?.namespace ?? "");
-        this.queue.add(STATUS_PREFIX + key);
+        if (config === undefined) this.forget(statusItem(key));
+        this.queue.add(statusItem(key));
       },
     });
   }
 
   private requeueNamespace(namespace: string): void {
-    for (const secret of this.secrets.values()) if (secret.namespace === namespace) this.queue.add(secretKey(secret));
+    for (const secret of this.secrets.values()) if (secret.namespace === namespace) this.queue.add(secretItem(secretKey(secret)));
+  }
+
+  /** An item whose object is gone: no refresh timer and no error count outlive it. */
+  private forget(item: WorkItem): void {
+    this.queue.forgetDelayed(item);
+    this.errorBackoff.forget(workItemId(item));
   }
 
   /** A reflector filling one of the controller's maps; events before the first sync only fill the cache. */
@@ -380,7 +415,7 @@ export class Controller {
       watch,
       logger: this.options.logger,
       server: this.options.kubeConfig.getCurrentCluster()?.server ?? "",
-      now: () => this.options.clock.now().getTime(),
+      clock: this.options.clock,
       onEnd: (end) => { this.metrics.watchEnds.inc({ reflector: name, end }); },
       onChange: (key, item, previous) => { if (this.isSynced) spec.onChange(key, item, previous); },
     });

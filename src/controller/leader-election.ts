@@ -1,14 +1,16 @@
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { Clock } from "../ocsp/clock.ts";
+import type { Scheduler } from "../ocsp/clock.ts";
 
 export interface LeaderElectionOptions {
-  readonly api: CoordinationV1Api;
+  /** The Lease calls of client-node's CoordinationV1Api (a test can hand in its own). */
+  readonly api: Pick<CoordinationV1Api, "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease">;
   readonly namespace: string;
   readonly name: string;
   /** This replica's name in the Lease (pod name and a random suffix). */
   readonly identity: string;
-  readonly clock: Clock;
+  /** The time leases are judged by, and the timer between attempts. */
+  readonly clock: Scheduler;
   readonly logger: Logger;
   /** Followers wait this long after the last renewal they saw before taking over (client-go: 15 s). */
   readonly leaseDurationMs?: number;
@@ -32,8 +34,8 @@ export class LeaderElector {
   private observed: { holder: string; renewTime: string; at: number } | undefined;
   private lastRenewal = 0;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  /** Aborted by `stop`: wakes the wait between attempts, so a stop is not held for a retry period. */
+  private readonly stopping = new AbortController();
 
   constructor(options: LeaderElectionOptions) {
     this.options = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
@@ -61,15 +63,14 @@ export class LeaderElector {
         this.options.logger.error({ lease: this.options.name }, "lost leadership");
         onStoppedLeading();
       }
-      await this.sleep(this.options.retryPeriodMs);
+      await this.options.clock.sleep(this.options.retryPeriodMs, this.stopping.signal);
     }
     if (leading) await this.release();
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.wake?.();
+    this.stopping.abort();
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
@@ -126,12 +127,5 @@ export class LeaderElector {
       if (error instanceof ApiException && error.code === 404) return undefined;
       throw error;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
-    });
   }
 }

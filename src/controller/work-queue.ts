@@ -1,97 +1,126 @@
-/** setTimeout fires at once for delays above 2^31-1 ms (about 24.8 days): longer waits are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import type { Scheduler, Timer } from "../ocsp/clock.ts";
 
 /**
- * The controller's queue of keys (sample-controller's workqueue, reduced to
+ * The controller's queue of items (sample-controller's workqueue, reduced to
  * what we need):
- * - a key is queued at most once, however often it is added;
- * - a key being processed is never handed out again until `done`, and an add
- *   meanwhile queues it once more afterwards (per-key serialisation);
- * - `addAfter` keeps the earliest of the delays asked for a key.
- * Keys, never objects: the worker reads the current state when it runs.
+ * - an item is queued at most once, however often it is added;
+ * - an item being processed is never handed out again until `done`, and an
+ *   add meanwhile queues it once more afterwards (per-item serialisation);
+ * - `addAfter` keeps the earliest of the delays asked for an item.
+ * Items are told apart by `idOf`; they name objects, never carry them: the
+ * worker reads the current state when it runs.
  */
-export class WorkQueue {
-  private readonly ready: string[] = [];
+export class WorkQueue<T> {
+  private readonly ready: T[] = [];
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
-  private readonly dirty = new Set<string>();
-  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  private waiters: ((key: string | undefined) => void)[] = [];
+  private readonly dirty = new Map<string, T>();
+  private readonly delayed = new Map<string, { at: number; timer: Timer }>();
+  private waiters: ((item: T | undefined) => void)[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
   private closed = false;
-  private readonly now: () => number;
+  private readonly clock: Scheduler;
+  private readonly idOf: (item: T) => string;
 
-  constructor(now: () => number = Date.now) {
-    this.now = now;
+  constructor(clock: Scheduler, idOf: (item: T) => string) {
+    this.clock = clock;
+    this.idOf = idOf;
   }
 
-  add(key: string): void {
+  add(item: T): void {
     if (this.closed) return;
-    if (this.active.has(key)) {
-      this.dirty.add(key);
+    const id = this.idOf(item);
+    if (this.active.has(id)) {
+      this.dirty.set(id, item);
       return;
     }
-    if (this.queued.has(key)) return;
+    if (this.queued.has(id)) return;
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
-      this.active.add(key);
-      waiter(key);
+      this.active.add(id);
+      waiter(item);
       return;
     }
-    this.queued.add(key);
-    this.ready.push(key);
+    this.queued.add(id);
+    this.ready.push(item);
   }
 
-  addAfter(key: string, delayMs: number): void {
+  addAfter(item: T, delayMs: number): void {
+    // A retry asked for while stopping would only arm a timer for an item nobody takes.
+    if (this.closed) return;
     if (delayMs <= 0) {
-      this.add(key);
+      this.add(item);
       return;
     }
-    const at = this.now() + delayMs;
-    const existing = this.delayed.get(key);
+    const id = this.idOf(item);
+    const at = this.clock.now().getTime() + delayMs;
+    const existing = this.delayed.get(id);
     if (existing !== undefined && existing.at <= at) return;
-    clearTimeout(existing?.timer);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      if (this.now() >= at) this.add(key);
-      else this.addAfter(key, at - this.now());
-    }, Math.min(delayMs, MAX_TIMER_MS));
-    timer.unref();
-    this.delayed.set(key, { at, timer });
+    existing?.timer.cancel();
+    // Unref'd: a refresh hours away must not keep a stopping process alive.
+    const timer = this.clock.setTimer(delayMs, () => {
+      this.delayed.delete(id);
+      this.add(item);
+    }, { unref: true });
+    this.delayed.set(id, { at, timer });
   }
 
-  /** Drops a key's pending `addAfter` (a deleted object has nothing to refresh), so its timer does not outlive it. */
-  forgetDelayed(key: string): void {
-    clearTimeout(this.delayed.get(key)?.timer);
-    this.delayed.delete(key);
+  /** Drops an item's pending `addAfter` (a deleted object has nothing to refresh), so its timer does not outlive it. */
+  forgetDelayed(item: T): void {
+    const id = this.idOf(item);
+    this.delayed.get(id)?.timer.cancel();
+    this.delayed.delete(id);
   }
 
-  /** The next key to process, or undefined once the queue is shut down. */
-  next(): Promise<string | undefined> {
-    const key = this.ready.shift();
-    if (key !== undefined) {
-      this.queued.delete(key);
-      this.active.add(key);
-      return Promise.resolve(key);
+  /** The next item to process, or undefined once the queue is shut down. */
+  next(): Promise<T | undefined> {
+    const item = this.ready.shift();
+    if (item !== undefined) {
+      const id = this.idOf(item);
+      this.queued.delete(id);
+      this.active.add(id);
+      return Promise.resolve(item);
     }
     if (this.closed) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  done(key: string): void {
-    this.active.delete(key);
-    if (this.dirty.delete(key)) this.add(key);
+  done(item: T): void {
+    const id = this.idOf(item);
+    this.active.delete(id);
+    const again = this.dirty.get(id);
+    if (again !== undefined) {
+      this.dirty.delete(id);
+      this.add(again);
+    }
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   get depth(): number {
     return this.ready.length;
   }
 
-  /** Stops handing out keys; workers waiting get undefined. */
+  /**
+   * Resolves once nothing is queued and nothing is being processed (items
+   * waiting on an `addAfter` do not count): the positive signal that every
+   * item added so far has been handled, for a caller that must know the work
+   * happened before it asserts that something did not.
+   */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops handing out items; workers waiting get undefined. */
   shutDown(): void {
     this.closed = true;
-    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.delayed.values()) timer.cancel();
     this.delayed.clear();
     for (const waiter of this.waiters) waiter(undefined);
     this.waiters = [];
+  }
+
+  private isIdle(): boolean {
+    return this.ready.length === 0 && this.active.size === 0;
   }
 }

@@ -35,6 +35,11 @@ export class EventRecorder {
     this.onWrite = onWrite;
   }
 
+  /** Resolves once every Event recorded so far has been written (or its failure logged). */
+  whenWritten(): Promise<void> {
+    return this.writes.onIdle();
+  }
+
   record(targets: readonly EventTarget[], type: "Normal" | "Warning", reason: EventReason, message: string): void {
     const now = this.clock.now();
     for (const target of targets) {

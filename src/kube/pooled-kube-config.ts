@@ -1,4 +1,5 @@
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
+import { systemClock, type Scheduler } from "../ocsp/clock.ts";
 
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 
@@ -20,15 +21,22 @@ type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 export class PooledKubeConfig extends KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
   private heldUntil = 0;
+  private readonly clock: Scheduler;
+
+  /** `clock` times `holdRequests`. */
+  constructor(clock: Scheduler = systemClock) {
+    super();
+    this.clock = clock;
+  }
 
   /** Every request from now on waits until `ms` from now (the longest hold asked for wins). */
   holdRequests(ms: number): void {
-    this.heldUntil = Math.max(this.heldUntil, Date.now() + ms);
+    this.heldUntil = Math.max(this.heldUntil, this.clock.now().getTime() + ms);
   }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    const wait = this.heldUntil - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const wait = this.heldUntil - this.clock.now().getTime();
+    if (wait > 0) await this.clock.sleep(wait);
     await super.applySecurityAuthentication(context);
     const fresh = context.getDispatcher();
     if (fresh === undefined) return;

@@ -1,5 +1,6 @@
 import type { Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { Scheduler, Timer } from "../ocsp/clock.ts";
 import { describeApiError, isTimeout, retryAfterMs, statusCodeOf } from "./api-error.ts";
 
 /** One page of a LIST: the raw items and the resourceVersion to watch from. */
@@ -12,7 +13,8 @@ export interface ReflectorOptions<T> {
   /** For logs: "tls-secrets/shop", "stapleconfigs". */
   readonly name: string;
   readonly list: () => Promise<ListResult>;
-  readonly watch: Watch;
+  /** client-node's Watch (only its `watch` method is used: a test can hand in its own). */
+  readonly watch: Pick<Watch, "watch">;
   readonly watchPath: string;
   readonly watchQuery: Readonly<Record<string, string>>;
   /**
@@ -31,8 +33,8 @@ export interface ReflectorOptions<T> {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Told how each LIST attempt and each watch ended (metrics, tests). */
   readonly onEnd?: (end: ReflectorEnd) => void;
-  /** Epoch milliseconds, for `failingSince` (default Date.now). */
-  readonly now?: () => number;
+  /** The time for `failingSince`, and the timers of backoff and reconnects. */
+  readonly clock: Scheduler;
 }
 
 /**
@@ -75,8 +77,10 @@ export class Reflector<T> {
   private firstFailureAt: number | undefined;
   /** Set by an ERROR event carrying 410 Gone: the next reconnect must list again. */
   private gone = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  /** The pending reconnect after a watch ended. */
+  private timer: Timer | undefined;
+  /** Aborted by `stop`: wakes a LIST retry that is waiting out its backoff. */
+  private readonly stopping = new AbortController();
   private readonly options: ReflectorOptions<T>;
 
   constructor(options: ReflectorOptions<T>) {
@@ -95,7 +99,7 @@ export class Reflector<T> {
         return true;
       } catch (error) {
         if (this.isStopped()) break;
-        await this.pause(this.failed(error, "list failed; retrying"));
+        await this.options.clock.sleep(this.failed(error, "list failed; retrying"), this.stopping.signal);
       }
     }
     return false;
@@ -103,8 +107,8 @@ export class Reflector<T> {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.wake?.();
+    this.timer?.cancel();
+    this.stopping.abort();
     this.abort?.abort();
   }
 
@@ -177,15 +181,15 @@ export class Reflector<T> {
       this.options.onEnd?.(end);
       this.options.logger.debug({ reflector: this.options.name, end }, end === "gone" ? "watch expired (410 Gone); listing again" : "watch ended normally; reconnecting");
     }
-    this.timer = setTimeout(() => {
+    this.timer = this.options.clock.setTimer(delay, () => {
       void (relist ? this.relist().then(() => this.watchFromLastVersion(), (listError: unknown) => { this.ended(listError); }) : this.watchFromLastVersion());
-    }, delay);
+    });
   }
 
   /** Counts a failure, logs it with the server and the cause, and returns how long to wait. */
   private failed(error: unknown, message: string): number {
     this.failures++;
-    this.firstFailureAt ??= (this.options.now ?? Date.now)();
+    this.firstFailureAt ??= this.options.clock.now().getTime();
     const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
     const delayMs = Math.max(retryAfterMs(error) ?? 0, Math.min(maxMs, initialMs * 2 ** (this.failures - 1)));
     this.options.onEnd?.("failed");
@@ -196,14 +200,6 @@ export class Reflector<T> {
   private succeeded(): void {
     this.failures = 0;
     this.firstFailureAt = undefined;
-  }
-
-  /** Waits `ms`, or less if `stop` is called meanwhile. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
-    });
   }
 
   private put(key: string, item: T): void {

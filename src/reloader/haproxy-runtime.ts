@@ -22,6 +22,7 @@ export function haproxyCommand(socketPath: string, command: string, timeoutMs = 
     const socket = connect(socketPath);
     const chunks: Buffer[] = [];
     let size = 0;
+    // An I/O timeout of this one exchange, on the socket's real timer: no schedule depends on it (the loop's timers are the Scheduler's).
     socket.setTimeout(timeoutMs, () => { socket.destroy(new HaproxyRuntimeError(`no answer on ${socketPath} within ${timeoutMs} ms`)); });
     socket.on("connect", () => { socket.write(request); });
     socket.on("data", (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Certificate } from "../ocsp/certificate.ts";
-import type { Clock } from "../ocsp/clock.ts";
+import type { Scheduler, Timer } from "../ocsp/clock.ts";
 import { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { decidePair, type Installed } from "./decide.ts";
@@ -16,7 +16,8 @@ export interface ReloaderOptions {
   readonly target: ServerTarget;
   /** `--issuer` certificates, searched after the chain and `ca.crt`. */
   readonly issuers: readonly Certificate[];
-  readonly clock: Clock;
+  /** The time staples are judged at, and the timers of polls, debounce, retries and expiry. */
+  readonly clock: Scheduler;
   readonly logger: Logger;
   readonly intervalMs: number;
   readonly debounceMs: number;
@@ -50,9 +51,9 @@ export class Reloader {
   private readonly verified = new VerificationCache();
   private running: Promise<void> | undefined;
   private again = false;
-  private retry: NodeJS.Timeout | undefined;
+  private retry: Timer | undefined;
   /** A sync when the first staple in use reaches its usable end, so nginx drops it then, not at the next poll. */
-  private expiry: NodeJS.Timeout | undefined;
+  private expiry: Timer | undefined;
   private stopped = false;
   private syncs = 0;
   /** Consecutive syncs with a failed hand-over: the retry delay doubles with each, up to the poll interval. */
@@ -65,7 +66,7 @@ export class Reloader {
       const previous = options.target.previouslyInstalled(pair);
       this.state.set(pair.name, previous === undefined ? {} : { installed: previous });
     }
-    this.watcher = new VolumeWatcher(options.pairs.flatMap(watchedEntries), { intervalMs: options.intervalMs, debounceMs: options.debounceMs, onChange: () => { void this.sync(); } });
+    this.watcher = new VolumeWatcher(options.pairs.flatMap(watchedEntries), { clock: options.clock, intervalMs: options.intervalMs, debounceMs: options.debounceMs, onChange: () => { void this.sync(); } });
   }
 
   /** True once the first sync has finished: by then a verified staple is in place (a startup probe for nginx to wait on). */
@@ -82,8 +83,8 @@ export class Reloader {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher.stop();
-    clearTimeout(this.retry);
-    clearTimeout(this.expiry);
+    this.retry?.cancel();
+    this.expiry?.cancel();
     await this.running;
   }
 
@@ -191,12 +192,11 @@ export class Reloader {
   }
 
   private scheduleExpiry(): void {
-    clearTimeout(this.expiry);
+    this.expiry?.cancel();
     const ends = [...this.inUse()].map(({ response }) => response.usableUntil.getTime());
     if (ends.length === 0 || this.stopped) return;
-    // setTimeout fires at once for delays above 2^31-1 ms; the poll covers anything that far off.
-    const delay = Math.min(Math.max(0, Math.min(...ends) - this.options.clock.now().getTime()) + 1_000, 2 ** 31 - 1);
-    this.expiry = setTimeout(() => { void this.sync(); }, delay);
+    const delay = Math.max(0, Math.min(...ends) - this.options.clock.now().getTime()) + 1_000;
+    this.expiry = this.options.clock.setTimer(delay, () => { void this.sync(); });
   }
 
   /** A reload an earlier sync could not make (nginx was not running yet) is made once nginx is there. */
@@ -213,7 +213,7 @@ export class Reloader {
 
   /** A failed hand-over (HAProxy not up yet, a failed config test) is retried soon, then less and less often. */
   private scheduleRetry(failed: boolean): void {
-    clearTimeout(this.retry);
+    this.retry?.cancel();
     if (!failed) {
       this.failedSyncs = 0;
       return;
@@ -221,7 +221,7 @@ export class Reloader {
     this.failedSyncs++;
     if (this.stopped) return;
     const delay = Math.min(this.options.retryMs * 2 ** Math.min(this.failedSyncs - 1, 16), this.options.intervalMs);
-    this.retry = setTimeout(() => { void this.sync(); }, delay);
+    this.retry = this.options.clock.setTimer(delay, () => { void this.sync(); });
   }
 
   /** A refused mounted staple is logged with its code and counted, once per distinct file and reason. */

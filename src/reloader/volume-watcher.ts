@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from "node:fs";
+import type { Scheduler, Timer } from "../ocsp/clock.ts";
 
 export interface WatchedEntry {
   readonly dir: string;
@@ -7,6 +8,8 @@ export interface WatchedEntry {
 }
 
 export interface VolumeWatcherOptions {
+  /** The timers of the poll and the debounce. */
+  readonly clock: Scheduler;
   /** The safety net: a sync this often whatever the events say (missed events, a directory that appeared late). */
   readonly intervalMs: number;
   /** Events closer together than this make one sync (a kubelet update is several renames). */
@@ -28,8 +31,9 @@ export class VolumeWatcher {
   private readonly dirs: Map<string, Set<string>>;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly options: VolumeWatcherOptions;
-  private poll: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private poll: Timer | undefined;
+  private debounce: Timer | undefined;
+  private stopped = false;
 
   constructor(entries: readonly WatchedEntry[], options: VolumeWatcherOptions) {
     this.options = options;
@@ -39,12 +43,13 @@ export class VolumeWatcher {
 
   start(): void {
     this.attach();
-    this.poll = setInterval(() => { this.attach(); this.options.onChange(); }, this.options.intervalMs);
+    this.schedulePoll();
   }
 
   stop(): void {
-    clearInterval(this.poll);
-    clearTimeout(this.debounce);
+    this.stopped = true;
+    this.poll?.cancel();
+    this.debounce?.cancel();
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }
@@ -65,8 +70,18 @@ export class VolumeWatcher {
     }
   }
 
+  /** The next poll, `intervalMs` after this one (re-armed each time, as setInterval would). */
+  private schedulePoll(): void {
+    this.poll = this.options.clock.setTimer(this.options.intervalMs, () => {
+      this.attach();
+      this.options.onChange();
+      // onChange may have stopped the watcher: then nothing is armed again.
+      if (!this.stopped) this.schedulePoll();
+    });
+  }
+
   private changed(): void {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => { this.options.onChange(); }, this.options.debounceMs);
+    this.debounce?.cancel();
+    this.debounce = this.options.clock.setTimer(this.options.debounceMs, () => { this.options.onChange(); });
   }
 }

@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { Controller } from "../../src/controller/controller.ts";
 import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.ts";
 import { startHealthServer } from "../../src/observe/health-server.ts";
-import type { Clock } from "../../src/ocsp/clock.ts";
+import { systemClock, type Scheduler } from "../../src/ocsp/clock.ts";
 import { UndiciTransport } from "../../src/ocsp/undici-transport.ts";
 import { freePort } from "../support/free-port.ts";
 import { localGet } from "../support/local-get.ts";
@@ -25,7 +25,7 @@ void it("/healthz fails once the caches have not synced for longer than the stuc
     contexts: [{ name: "x", cluster: "c", user: "u" }], currentContext: "x",
   });
   let offsetMs = 0;
-  const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+  const clock: Scheduler = { ...systemClock, now: () => new Date(Date.now() + offsetMs) };
   const controller = new Controller({ kubeConfig, namespaces: ["default"], transport, clock, random: () => 0.5, logger: pino({ level: "silent" }), stuckAfterMs: 5 * 60_000 });
   const health = await startHealthServer("127.0.0.1:0", { ready: () => controller.synced, unhealthy: () => controller.unhealthy(), registry: controller.metrics.registry });
   const starting = controller.start();

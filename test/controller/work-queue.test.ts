@@ -1,18 +1,27 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { WorkQueue } from "../../src/controller/work-queue.ts";
+import { secretItem, statusItem, workItemId } from "../../src/controller/work-item.ts";
+import { FakeScheduler } from "../support/fake-scheduler.ts";
+
+const DAY_MS = 86_400_000;
+
+/** A queue of plain strings on manual time. */
+function stringQueue(): { queue: WorkQueue<string>; clock: FakeScheduler } {
+  const clock = new FakeScheduler();
+  return { queue: new WorkQueue<string>(clock, (key) => key), clock };
+}
 
 void describe("WorkQueue", () => {
   void it("hands out a key once however often it was added", async () => {
-    const queue = new WorkQueue();
+    const { queue } = stringQueue();
     for (const key of ["a", "b", "a", "a", "b"]) queue.add(key);
     assert.equal(queue.depth, 2);
     assert.deepEqual([await queue.next(), await queue.next()], ["a", "b"]);
   });
 
   void it("never hands out a key being processed; an add meanwhile queues it once more afterwards", async () => {
-    const queue = new WorkQueue();
+    const { queue } = stringQueue();
     queue.add("a");
     const first = await queue.next();
     queue.add("a");
@@ -24,46 +33,77 @@ void describe("WorkQueue", () => {
   });
 
   void it("a waiting worker gets the next key added", async () => {
-    const queue = new WorkQueue();
+    const { queue } = stringQueue();
     const waiting = queue.next();
     queue.add("late");
     assert.equal(await waiting, "late");
   });
 
   void it("addAfter keeps the earliest delay asked for", async () => {
-    const queue = new WorkQueue();
+    const { queue, clock } = stringQueue();
     queue.addAfter("k", 10_000);
     queue.addAfter("k", 30);
     queue.addAfter("k", 20_000);
-    await sleep(80);
+    assert.deepEqual(clock.pending, [30], "one timer, at the earliest delay");
+    await clock.advance(29);
+    assert.equal(queue.depth, 0, "not before its delay");
+    await clock.advance(1);
     assert.equal(queue.depth, 1);
-    queue.shutDown();
+    assert.deepEqual(clock.pending, [], "the later delays left no timer behind");
   });
 
-  void it("a delay beyond setTimeout's 24.8-day limit is not run at once", async () => {
-    const queue = new WorkQueue();
-    queue.addAfter("far", 40 * 86_400_000);
-    await sleep(30);
+  void it("a delay beyond setTimeout's 24.8-day limit comes when it is due, not at once", async () => {
+    const { queue, clock } = stringQueue();
+    queue.addAfter("far", 40 * DAY_MS);
+    await clock.advance(40 * DAY_MS - 1);
     assert.equal(queue.depth, 0);
-    queue.shutDown();
+    await clock.advance(1);
+    assert.equal(queue.depth, 1);
   });
 
-  void it("shutDown releases waiting workers with undefined", async () => {
-    const queue = new WorkQueue();
+  void it("shutDown releases waiting workers with undefined and drops pending delays", async () => {
+    const { queue, clock } = stringQueue();
     const waiting = queue.next();
+    queue.addAfter("later", 1_000);
     queue.shutDown();
     assert.equal(await waiting, undefined);
+    assert.deepEqual(clock.pending, []);
     queue.add("ignored");
+    queue.addAfter("ignored too", 1_000);
     assert.equal(queue.depth, 0);
+    assert.deepEqual(clock.pending, [], "no timer armed after shutDown");
   });
 
   void it("forgetDelayed drops a pending addAfter: the key is not handed out when its delay ends", async () => {
-    const queue = new WorkQueue();
+    const { queue, clock } = stringQueue();
     queue.addAfter("deleted", 20);
     queue.forgetDelayed("deleted");
     queue.addAfter("later", 60);
+    await clock.advance(60);
+    assert.equal(queue.depth, 1, "only one key came");
     assert.equal(await queue.next(), "later");
-    assert.equal(queue.depth, 0, "the forgotten key never came");
-    queue.shutDown();
+  });
+
+  void it("whenIdle resolves once every item added has been handed out and done, not before", async () => {
+    const { queue, clock } = stringQueue();
+    queue.add("a");
+    queue.add("b");
+    queue.addAfter("c", 60_000);
+    let idle = false;
+    void queue.whenIdle().then(() => { idle = true; });
+    const [a, b] = [await queue.next(), await queue.next()];
+    queue.done(a ?? "");
+    await clock.settle();
+    assert.equal(idle, false, "b is still being processed");
+    queue.done(b ?? "");
+    await clock.settle();
+    assert.equal(idle, true, "an item waiting on addAfter does not count");
+  });
+
+  void it("dedupes typed items by identity: a Secret and a StapleConfig of the same name are two items", async () => {
+    const queue = new WorkQueue(new FakeScheduler(), workItemId);
+    for (const item of [secretItem("shop/web"), statusItem("shop/web"), secretItem("shop/web"), statusItem("shop/web")]) queue.add(item);
+    assert.equal(queue.depth, 2);
+    assert.deepEqual([await queue.next(), await queue.next()], [{ kind: "secret", key: "shop/web" }, { kind: "status", config: "shop/web" }]);
   });
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { CommandContext } from "../../src/cli/command-context.ts";
 import { runReloader } from "../../src/cli/reloader-command.ts";
-import type { Clock } from "../../src/ocsp/clock.ts";
+import { systemClock, type Scheduler, type Timer, type TimerOptions } from "../../src/ocsp/clock.ts";
 import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { prepareIncludingNginx, type IncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
@@ -24,16 +24,24 @@ const DAY_MS = 86_400_000;
 const noNginx = skipUnlessInstalled(NGINX);
 const noHaproxy = skipUnlessInstalled(HAPROXY);
 
-/** A clock that runs with real time, shifted by `offsetMs`. */
-class ShiftedClock implements Clock {
+/** A clock that runs with real time, shifted by `offsetMs`; its timers are real. */
+class ShiftedClock implements Scheduler {
   offsetMs = 0;
   now(): Date {
     return new Date(Date.now() + this.offsetMs);
   }
+
+  setTimer(ms: number, fn: () => void, options?: TimerOptions): Timer {
+    return systemClock.setTimer(ms, fn, options);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return systemClock.sleep(ms, signal);
+  }
 }
 
 /** `ocsp-stapler reloader` in this process, with the shifted clock and captured logs. */
-async function startInProcess(args: readonly string[], clock: Clock): Promise<{ logs: LogLines; metrics: () => Promise<string>; stop: () => Promise<void> }> {
+async function startInProcess(args: readonly string[], clock: Scheduler): Promise<{ logs: LogLines; metrics: () => Promise<string>; stop: () => Promise<void> }> {
   const logs = new LogLines();
   let stop: (value: unknown) => void = () => undefined;
   let port = 0;

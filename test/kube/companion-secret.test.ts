@@ -13,6 +13,7 @@ import { writeCompanion } from "../../src/kube/companion-writer.ts";
 import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
 import { makeOfflineResponse } from "../support/offline-response.ts";
 import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const NS = "default";
 const TARGET = { nameSuffix: "-ocsp", keys: ["tls.ocsp", "tls.crt.ocsp"], labels: { team: "web" }, annotations: { note: "from the StapleConfig" } };
@@ -83,8 +84,8 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     const source = await tlsSecret("newer-tls");
     const first = await verifiedStaple();
     await writeCompanion(api, companionSecret(source, TARGET, toWrite(first)));
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // thisUpdate has whole seconds
-    const second = await verifiedStaple();
+    // thisUpdate has whole seconds: a staple made within the same second is not newer.
+    const second = await waitFor(async () => { const next = await verifiedStaple(); return next.thisUpdate > first.thisUpdate ? next : undefined; }, "a staple with a later thisUpdate", 5_000, 100);
     assert.deepEqual(await writeCompanion(api, companionSecret(source, TARGET, toWrite(second))), { result: "written" });
     const stored = await api.readNamespacedSecret({ name: "newer-tls-ocsp", namespace: NS });
     assert.deepEqual(Buffer.from(stored.data?.["tls.ocsp"] ?? "", "base64"), Buffer.from(second.der));

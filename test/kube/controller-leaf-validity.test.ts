@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Controller } from "../../src/controller/controller.ts";
-import type { Clock } from "../../src/ocsp/clock.ts";
+import { systemClock, type Scheduler } from "../../src/ocsp/clock.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
@@ -21,7 +21,7 @@ void describe("leaves outside their validity", { timeout: 20 * 60_000 }, () => {
   let env: KubeEnv;
   let rig: OcspRig;
   let offsetMs = 0;
-  const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+  const clock: Scheduler = { ...systemClock, now: () => new Date(Date.now() + offsetMs) };
   let controller: Controller;
   const fetches = async () => sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_fetch_total");
   const reconciles = async () => sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_reconcile_total");

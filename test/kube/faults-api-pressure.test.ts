@@ -57,6 +57,8 @@ void describe("the API server under pressure", { timeout: 10 * 60_000 }, () => {
     assert.ok(refused.length <= 30, `${String(refused.length)} writes sent while the server said to wait`);
     const told = controller.logs(/reconcile failed; retrying/);
     assert.ok(told.length > 0 && told.every((line) => line.retryAfterMs === RETRY_AFTER_S * 1000), "the Retry-After was read");
+    // Each refused Secret retries on its own backoff (1 s, doubling), never sooner than the Retry-After.
+    assert.ok(told.every((line) => Number(line.delayMs) >= RETRY_AFTER_S * 1000 && Number(line.failures) >= 1), "the Retry-After is a floor for the backoff");
     assert.match(String(told[0]?.err), /^HTTP 429: too many requests/);
   });
 });

@@ -2,10 +2,10 @@
 // resourceVersion has been compacted away (a real 410 Gone from etcd compaction) it
 // lists again instead of stopping, the failure mode of client-node's informer.
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { Watch } from "@kubernetes/client-node";
+import { ApiException, Watch } from "@kubernetes/client-node";
 import { pino } from "pino";
+import { systemClock } from "../../src/ocsp/clock.ts";
 import { Reflector, type ListResult, type ReflectorEnd } from "../../src/kube/reflector.ts";
 import { secretKey, toTlsSecret, type TlsSecret } from "../../src/kube/tls-secret.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
@@ -31,7 +31,7 @@ void describe("the reflector on a real API server", { timeout: 50 * 60_000 }, ()
     // client-node keeps its idle limit (30 s) private: shortened here so idle ends come within seconds.
     if (options.idleMs !== undefined) Object.assign(watch, { requestTimeoutMs: options.idleMs });
     const reflector = new Reflector<TlsSecret>({
-      name: "test", list, watch, onEnd: (end) => options.ends?.push(end), watchPath: `/api/v1/namespaces/${NS}/secrets`, watchQuery: { fieldSelector: "type=kubernetes.io/tls" },
+      name: "test", list, watch, clock: systemClock, onEnd: (end) => options.ends?.push(end), watchPath: `/api/v1/namespaces/${NS}/secrets`, watchQuery: { fieldSelector: "type=kubernetes.io/tls" },
       transform: toTlsSecret, keyOf: secretKey, logger: pino({ level: "silent" }), backoff: { initialMs: 50, maxMs: 500 },
       onChange: (key, item) => { changes.push(`${item === undefined ? "-" : "+"}${key}`); },
     });
@@ -56,7 +56,16 @@ void describe("the reflector on a real API server", { timeout: 50 * 60_000 }, ()
   void it("relists after 410 Gone: a watch from a compacted resourceVersion", async () => {
     const stale = (await listTls()).resourceVersion;
     for (const name of ["g1", "g2", "g3"]) await env.core.createNamespacedSecret({ namespace: NS, body: secret(name) });
-    await sleep(3_000); // the API server compacts etcd every second: `stale` is gone
+    // The API server compacts etcd every second: once a LIST at exactly `stale` answers 410 Gone, it is gone for the watch too.
+    await eventually("etcd to compact `stale` away", async () => {
+      try {
+        await env.core.listNamespacedSecret({ namespace: NS, resourceVersion: stale, resourceVersionMatch: "Exact", limit: 1 });
+        return undefined;
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 410) return true;
+        throw error;
+      }
+    });
     let lists = 0;
     const changes: string[] = [];
     // The first LIST answers from before the compaction, as if this reflector had been away for long.

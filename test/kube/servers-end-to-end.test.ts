@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { Controller } from "../../src/controller/controller.ts";
-import type { Clock } from "../../src/ocsp/clock.ts";
+import { systemClock, type Scheduler } from "../../src/ocsp/clock.ts";
 import { haproxyCommand } from "../../src/reloader/haproxy-runtime.ts";
 import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
@@ -48,7 +48,7 @@ void describe("operator, kubelet-style volumes, reloaders, nginx and HAProxy", {
   let controller: Controller;
   let dir: string;
   let offsetMs = 0;
-  const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+  const clock: Scheduler = { ...systemClock, now: () => new Date(Date.now() + offsetMs) };
   let nginxVolume: KubeletVolume;
   let haproxyVolume: KubeletVolume;
   let preparedNginx: PreparedNginx;
