@@ -5,6 +5,7 @@ import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { writeCompanion } from "../kube/companion-writer.ts";
 import { removeInPlace, writeInPlace } from "../kube/in-place-writer.ts";
 import type { StapleConfig } from "../kube/staple-config.ts";
+import type { WriteRefusalReason } from "../staple/reasons.ts";
 import type { InPlaceStaple, TlsSecret } from "../kube/tls-secret.ts";
 
 /** What a store holds now: the DER per key and the certificate it was written for. */
@@ -16,7 +17,7 @@ export interface StoredStaple {
 export type StoreWriteOutcome =
   | { readonly result: "written" | "unchanged" }
   | { readonly result: "stale" }
-  | { readonly result: "conflict"; readonly reason: "TargetConflict" | "WriteRefused"; readonly message: string };
+  | { readonly result: "conflict"; readonly reason: WriteRefusalReason; readonly message: string };
 
 /**
  * Where one TLS Secret's staple lives, by `target.mode`: a companion Secret of

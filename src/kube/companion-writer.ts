@@ -2,8 +2,9 @@ import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1S
 import type { CompanionSecretBody } from "./companion-secret.ts";
 import { FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
 import { writeRefusal } from "./write-refusal.ts";
+import type { WriteRefusalReason } from "../staple/reasons.ts";
 
-export type WriteOutcome = { readonly result: "written" | "unchanged" } | { readonly result: "conflict"; readonly reason: "TargetConflict" | "WriteRefused"; readonly message: string };
+export type WriteOutcome = { readonly result: "written" | "unchanged" } | { readonly result: "conflict"; readonly reason: WriteRefusalReason; readonly message: string };
 
 /**
  * Writes a companion Secret by server-side apply (field manager

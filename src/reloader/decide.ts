@@ -1,6 +1,6 @@
 import { bytesEqual } from "../ocsp/bytes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
-import type { ReloaderReason } from "./reasons.ts";
+import type { ReloaderReason } from "../staple/reasons.ts";
 import type { StapleCheck } from "./staple-check.ts";
 
 /** The staple the server has from us, re-verified now. */

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Clock } from "../ocsp/clock.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
-import type { ReloaderReason } from "./reasons.ts";
+import type { ReloaderReason } from "../staple/reasons.ts";
 
 /** What the gauges read when scraped: the staples the server has from us now. */
 export type InstalledSource = () => Iterable<{ readonly name: string; readonly response: VerifiedResponse }>;

@@ -1,5 +1,5 @@
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
-import type { ReloaderReason } from "./reasons.ts";
+import type { ReloaderReason } from "../staple/reasons.ts";
 import type { StaplePair } from "./staple-pair.ts";
 
 /** One change the loop asks of the server. */

@@ -7,7 +7,7 @@ import { readCertificates } from "../ocsp/pem.ts";
 import type { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { verifyStaple } from "../ocsp/verify-staple.ts";
-import type { ReloaderReason } from "./reasons.ts";
+import type { ReloaderReason } from "../staple/reasons.ts";
 import type { StaplePair } from "./staple-pair.ts";
 
 /** What a staple on disk is worth right now. */

@@ -2,7 +2,7 @@ import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "./decide.ts";
 import { leafOutsideValidity } from "./leaf-validity.ts";
-import type { EventReason } from "./reasons.ts";
+import type { EventReason, WriteRefusalReason } from "./reasons.ts";
 import type { Random, RefreshPolicy } from "./refresh-policy.ts";
 import { refreshAt, retryDelayMs } from "./refresh-schedule.ts";
 import { retryDelayFor } from "./retry-delay.ts";
@@ -74,7 +74,7 @@ export type Progress =
 
 export type WriteResult =
   | { readonly result: "written" | "unchanged" | "stale" }
-  | { readonly result: "conflict"; readonly reason: "TargetConflict" | "WriteRefused"; readonly message: string };
+  | { readonly result: "conflict"; readonly reason: WriteRefusalReason; readonly message: string };
 
 export interface PlannedEvent {
   readonly type: "Normal" | "Warning";

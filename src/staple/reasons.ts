@@ -2,7 +2,8 @@ import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 
 /**
  * Every reason a user reads, in one module (cert-manager's constants.go):
- * what the policy decided, Event reasons, condition reasons, write outcomes.
+ * what the policy decided, Event reasons, condition reasons, write outcomes,
+ * the reloader's refusals.
  * A fetch failure's reason is its engine error code, so users see one
  * vocabulary. These strings are a contract (status, Events, metric labels,
  * alerts): never rename one.
@@ -32,6 +33,9 @@ export type StapleReason =
   | "WriteRefused"
   | OcspErrorCode;
 
+/** Why a write of a staple was refused (the write outcome): the holder is not ours, or the API server said no for good. */
+export type WriteRefusalReason = Extract<StapleReason, "TargetConflict" | "WriteRefused">;
+
 /** Event reasons: Events mark transitions (a first staple, a revocation, a failure streak's start, a withdrawal), not routine refreshes. */
 export type EventReason =
   | Extract<StapleReason, "Stapled" | "Revoked" | "CertificateExpired" | "CertificateNotYetValid">
@@ -55,3 +59,31 @@ export type ConditionReason =
   | "AsExpected"
   /** A selected Secret belongs to an older StapleConfig that selects it too. */
   | "Conflict";
+
+/**
+ * Why the reloader refused a staple or failed to hand one to the server: the
+ * engine's stable codes (a staple that does not verify) plus the reloader's
+ * own. Used as the log field `code` and the metric label `reason` of
+ * `ocsp_stapler_reloader_errors_total`.
+ */
+export const RELOADER_REASONS = [
+  /** The staple verified, but says `unknown`: never stapled (DESIGN.md). */
+  "CertStatusUnknown",
+  /** HAProxy's runtime API refused the staple or could not be reached. */
+  "HaproxyPushFailed",
+  /**
+   * A staple gone from the volume (or no longer valid) could not be taken
+   * away from HAProxy: the certificate transaction that drops it needs the
+   * certificate file HAProxy's `crt` names and its key, and HAProxy must
+   * accept them. HAProxy keeps sending the staple until its nextUpdate.
+   */
+  "HaproxyWithdrawFailed",
+  /** Writing the staple or the nginx snippet to the output directory failed. */
+  "WriteFailed",
+  /** The nginx configuration test failed: nginx was not reloaded. */
+  "NginxConfigTestFailed",
+  /** Signalling nginx (or the reload command) failed. */
+  "NginxReloadFailed",
+] as const;
+
+export type ReloaderReason = OcspErrorCode | (typeof RELOADER_REASONS)[number];
