@@ -93,7 +93,10 @@ async function run(n: number): Promise<Row> {
   const ocspBefore = responder.requests.length;
   started = performance.now();
   let controller = await start();
-  await waitFor(() => (watch.count >= n ? true : undefined), `${count(n)} companions`, 30 * 60_000, 250);
+  await waitFor(() => {
+    controller.assertRunning();
+    return watch.count >= n ? true : undefined;
+  }, `${count(n)} companions`, 30 * 60_000, 250);
   const seconds = since(started);
   const cpuToStaple = await controller.cpuSeconds();
   console.log(`stapled all ${count(n)} in ${seconds.toFixed(1)} s (${(seconds / floor).toFixed(1)}× the floor; ${(n / seconds).toFixed(0)} Secrets/s; controller CPU ${cpuToStaple.toFixed(1)} s)`);
@@ -154,6 +157,7 @@ async function steadyState(env: KubeEnv, controller: BenchController): Promise<{
 async function allKnownAndReady(env: KubeEnv, controller: BenchController, n: number): Promise<number> {
   const started = performance.now();
   await waitFor(async () => {
+    controller.assertRunning();
     const good = sumSeries((await controller.get("/metrics")).body, "ocsp_stapler_cert_status", { status: "good" });
     return good >= n && readyFor(n, await env.statusOf(CONFIG)) ? true : undefined;
   }, "every staple known after the restart", 10 * 60_000, 250);

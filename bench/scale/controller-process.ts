@@ -24,6 +24,8 @@ export async function chartNodeOptions(): Promise<string> {
 
 export interface BenchController {
   readonly pid: number;
+  /** Throws if the process has exited (an out-of-memory crash, say), so a wait on it fails at once. */
+  assertRunning(): void;
   /** Its /metrics, /readyz. */
   get(path: string): Promise<{ status: number; body: string }>;
   /** CPU time it has used so far (user + system), from /proc/<pid>/stat. */
@@ -64,6 +66,9 @@ export async function startBenchController(options: { kubeconfig: string; namesp
   }, "the controller's /healthz", 60_000, 100);
   return {
     pid,
+    assertRunning: () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the controller exited (${String(child.exitCode ?? child.signalCode)}); its log: ${options.logPath}`);
+    },
     get,
     cpuSeconds: async () => {
       // Fields after the command name, which is in parentheses and may hold spaces: utime is the 14th field, stime the 15th.
