@@ -13,7 +13,8 @@ export default tseslint.config(
     },
     rules: {
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // ignoreRestSiblings: `const { dropped, ...kept } = object` is how a field is left out of a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", ignoreRestSiblings: true }],
       // client-node's model "classes" (V1Secret, V1ObjectMeta, ...) are plain data
       // holders; object literals are how its own documentation builds them.
       "@typescript-eslint/no-unsafe-class-instance-assignment": "off",

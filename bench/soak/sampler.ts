@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { V1Secret } from "@kubernetes/client-node";
 import { request } from "undici";
 import { ANNOTATION } from "../../src/kube/metadata-keys.ts";
-import { metric, metricSum } from "../support/metrics-text.ts";
+import { sumSeries } from "../../test/support/prometheus-text.ts";
 import { ascending, percentile } from "./percentile.ts";
 
 /** The kinds of API write the controller counts in ocsp_stapler_api_writes_total. */
@@ -83,10 +83,10 @@ export class Sampler {
       age: ages.length === 0 ? undefined : { p50: percentile(ages, 50) ?? 0, p99: percentile(ages, 99) ?? 0, max: ages.at(-1) ?? 0 },
       minLeftS: lefts.length === 0 ? undefined : Math.min(...lefts),
       rssMiB: memory,
-      heapMiB: metric(metrics, "ocsp_stapler_nodejs_heap_size_used_bytes") / 1048576,
+      heapMiB: sumSeries(metrics, "ocsp_stapler_nodejs_heap_size_used_bytes") / 1048576,
       caRequests: this.sources.caRequests(),
-      writes: Object.fromEntries(WRITE_KINDS.map((kind) => [kind, metric(metrics, "ocsp_stapler_api_writes_total", `kind="${kind}"`)])) as Record<WriteKind, number>,
-      fetchFailures: metricSum(metrics, "ocsp_stapler_fetch_total", (labels) => !labels.includes('result="good"')),
+      writes: Object.fromEntries(WRITE_KINDS.map((kind) => [kind, sumSeries(metrics, "ocsp_stapler_api_writes_total", { kind })])) as Record<WriteKind, number>,
+      fetchFailures: sumSeries(metrics, "ocsp_stapler_fetch_total") - sumSeries(metrics, "ocsp_stapler_fetch_total", { result: "good" }),
       refreshIntervalsS: this.noteRefreshes(staples),
       refreshes: this.refreshes,
     };

@@ -6,19 +6,19 @@ import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { Random } from "../staple/refresh-policy.ts";
-import { companionSourceKey, toCompanionSnapshot, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
-import { IndexedMap } from "../kube/indexed-map.ts";
+import { CompanionCache } from "../kube/companion-cache.ts";
+import { toCompanionSnapshot, trimCompanion, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { describeApiError, retryAfterMs } from "../kube/api-error.ts";
 import { EventRecorder } from "../kube/event-recorder.ts";
-import { selectorMatches } from "../kube/label-selector.ts";
 import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
 import { Reflector, type ListResult } from "../kube/reflector.ts";
 import { STAPLE_CONFIG, configKey, toStapleConfig, type StapleConfig } from "../kube/staple-config.ts";
-import { TLS_SECRET_TYPE, secretKey, toTlsSecret, type TlsSecret } from "../kube/tls-secret.ts";
+import { TLS_SECRET_TYPE, secretKey, toTlsSecret, trimTlsSecret, type TlsSecret } from "../kube/tls-secret.ts";
+import { listPages } from "../kube/paged-list.ts";
 import { computeStatus, statusChanged } from "./config-status.ts";
-import { selectingConfigs } from "./ownership.ts";
 import { SecretReconciler } from "./reconciler.ts";
 import type { SecretState } from "../staple/secret-state.ts";
+import { SelectionIndex, selectionChanged } from "./selection-index.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
 import { Metrics } from "../observe/metrics.ts";
@@ -82,9 +82,17 @@ export class Controller {
   private readonly errorBackoff: ErrorBackoff;
   private readonly reflectors: { readonly name: string; readonly reflector: Pick<Reflector<unknown>, "start" | "stop" | "failingSince"> }[] = [];
   private readonly secrets = new Map<string, TlsSecret>();
-  /** Indexed by source Secret: a reconcile finds its Secret's companions without scanning them all. */
-  private readonly companions = new IndexedMap<CompanionSnapshot>(companionSourceKey);
+  /** Indexed by source Secret (a reconcile finds its Secret's companions without scanning them all), and knows the echoes of our own writes. */
+  private readonly companions = new CompanionCache();
   private readonly configs = new Map<string, StapleConfig>();
+  private readonly selection = new SelectionIndex();
+  /**
+   * Secrets not yet reconciled since this replica started working. A
+   * status computed while some of its Secrets are in here would count them
+   * as unstapled: after a restart every config would flap to Ready=False
+   * and back, two writes for nothing.
+   */
+  private readonly unexamined = new Set<string>();
   private readonly reconciler: SecretReconciler;
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
@@ -179,6 +187,7 @@ export class Controller {
     const synced = await Promise.all(this.reflectors.map(({ reflector }) => reflector.start()));
     if (!synced.every(Boolean) || this.isStopping()) return;
     this.isSynced = true;
+    this.selection.rebuild(this.secrets, this.configs);
     this.options.logger.info({ secrets: this.secrets.size, configs: this.configs.size, companions: this.companions.size }, "caches synced");
     const election = this.options.leaderElection;
     if (election === undefined) {
@@ -234,6 +243,7 @@ export class Controller {
 
   private startWorking(): void {
     this.isLeading = true;
+    for (const key of this.secrets.keys()) this.unexamined.add(key);
     for (const key of this.secrets.keys()) this.queue.add(secretItem(key));
     for (const key of this.configs.keys()) this.queue.add(statusItem(key));
     this.dispatching = this.dispatch();
@@ -294,6 +304,7 @@ export class Controller {
       this.options.logger.error({ ...item, err: describeApiError(error), retryAfterMs: retryAfter, failures: this.errorBackoff.failuresOf(id), delayMs }, "reconcile failed; retrying");
       this.queue.addAfter(item, delayMs);
     } finally {
+      if (item.kind === "secret") this.examined(item.key);
       this.queue.done(item);
     }
   }
@@ -305,18 +316,29 @@ export class Controller {
     void outcome.retryWhen?.then(() => { this.queue.add(secretItem(key)); });
   }
 
-  /** The only place a StapleConfig status is written, and only when it changed. */
+  /** A Secret's key was reconciled (or failed to be); once the first pass is over, every config's status is due. */
+  private examined(key: string): void {
+    if (!this.unexamined.delete(key) || this.unexamined.size > 0) return;
+    for (const config of this.configs.keys()) this.queue.addAfter(statusItem(config), STATUS_BATCH_MS);
+  }
+
+  /**
+   * The only place a StapleConfig status is written, and only when it
+   * changed: from the Secrets the selection index says it selects, so the
+   * cost is O(selected), whatever the size of the fleet.
+   */
   private async writeStatus(key: string): Promise<void> {
     const config = this.configs.get(key);
     if (config === undefined) return;
     const owned: SecretState[] = [];
     const conflicts: string[] = [];
-    for (const secret of this.secrets.values()) {
-      // The cheap test first: only Secrets this config selects need the ownership ranking.
-      if (secret.namespace !== config.namespace || !selectorMatches(config.selector, secret.labels)) continue;
-      const selecting = selectingConfigs(this.configs.values(), secret);
-      if (configKey(selecting[0] ?? config) !== key) conflicts.push(secret.name);
-      else owned.push(this.reconciler.states.get(secretKey(secret)) ?? { config: key, name: secret.name, failures: 0 });
+    for (const selected of this.selection.selectedBy(key)) {
+      const secret = this.secrets.get(selected);
+      if (secret === undefined) continue;
+      if (this.selection.ownerOf(selected) !== key) conflicts.push(secret.name);
+      // Not looked at since the start yet: its reconcile (or the end of the first pass) brings this status back.
+      else if (this.unexamined.has(selected)) return;
+      else owned.push(this.reconciler.states.get(selected) ?? { config: key, name: secret.name, failures: 0 });
     }
     const status = computeStatus(config.generation, owned, conflicts, config.status, this.options.clock.now());
     if (!statusChanged(status, config.status)) return;
@@ -329,45 +351,43 @@ export class Controller {
 
   private secretReflector(watch: Watch, namespace: string | undefined): { name: string; reflector: Reflector<TlsSecret> } {
     return this.reflector<TlsSecret>(watch, namespace, "tls-secrets", {
-      ...this.secretSource(namespace, { fieldSelector: `type=${TLS_SECRET_TYPE}` }),
+      ...this.secretSource(namespace, { fieldSelector: `type=${TLS_SECRET_TYPE}` }, trimTlsSecret),
       transform: toTlsSecret,
       keyOf: secretKey,
       store: this.secrets,
-      onChange: (key, secret, previous) => {
+      onChange: (key, secret) => {
         // A deleted Secret is reconciled once now; its refresh timer would only wake it for nothing.
         if (secret === undefined) this.forget(secretItem(key));
         this.queue.add(secretItem(key));
         // Every config that selects it (or did) counts it: the owner, and the others as Conflict.
-        for (const version of [secret, previous]) {
-          if (version !== undefined) for (const config of selectingConfigs(this.configs.values(), version)) this.queue.addAfter(statusItem(configKey(config)), STATUS_BATCH_MS);
-        }
+        for (const config of this.selection.secretChanged(key, secret, this.configs)) this.queue.addAfter(statusItem(config), STATUS_BATCH_MS);
       },
     });
   }
 
   private companionReflector(watch: Watch, namespace: string | undefined): { name: string; reflector: Reflector<CompanionSnapshot> } {
     return this.reflector<CompanionSnapshot>(watch, namespace, "companions", {
-      ...this.secretSource(namespace, { labelSelector: `${LABEL.managedBy}=${FIELD_MANAGER}` }),
+      ...this.secretSource(namespace, { labelSelector: `${LABEL.managedBy}=${FIELD_MANAGER}` }, trimCompanion),
       transform: toCompanionSnapshot,
       keyOf: secretKey,
       store: this.companions,
-      // A companion changed or vanished: its source Secret is re-checked (and restapled if needed).
-      onChange: (_key, companion, previous) => {
+      // A companion changed or vanished: its source Secret is re-checked (and restapled if needed),
+      // unless this is the echo of our own write.
+      onChange: (key, companion, previous) => {
+        if (this.companions.isEcho(key, companion)) return;
         const changed = companion ?? previous;
         if (changed !== undefined) this.queue.add(secretItem(`${changed.namespace}/${changed.source}`));
       },
     });
   }
 
-  /** LIST and WATCH of the Secrets one selector picks, in one namespace or all of them. */
-  private secretSource(namespace: string | undefined, selector: { fieldSelector: string } | { labelSelector: string }): { list: () => Promise<ListResult>; watchPath: string; watchQuery: Record<string, string> } {
-    return {
-      list: async () => listResult(namespace === undefined
-        ? await this.core.listSecretForAllNamespaces(selector)
-        : await this.core.listNamespacedSecret({ namespace, ...selector })),
-      watchPath: namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`,
-      watchQuery: selector,
-    };
+  /**
+   * LIST and WATCH of the Secrets one selector picks, in one namespace or all
+   * of them. The LIST is read in pages, each item cut down by `trim` at once.
+   */
+  private secretSource(namespace: string | undefined, selector: { fieldSelector: string } | { labelSelector: string }, trim: (raw: unknown) => unknown): { list: () => Promise<ListResult>; watchPath: string; watchQuery: Record<string, string> } {
+    const path = namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${namespace}/secrets`;
+    return { list: () => listPages(this.options.kubeConfig, path, selector, trim), watchPath: path, watchQuery: selector };
   }
 
   private configReflector(watch: Watch, namespace: string | undefined): { name: string; reflector: Reflector<StapleConfig> } {
@@ -384,10 +404,18 @@ export class Controller {
       // A config's spec changed (or it came or went): every Secret in its namespace may have changed
       // hands. Status writes change the object too, but not its generation: those requeue nothing,
       // or each status write would set off the next.
+      // The status follows at once after a spec change; after a status write (ours coming back, or
+      // someone else's edit) it is gathered like any other, or under churn each status write would
+      // set off the next at once instead of one a second.
       onChange: (key, config, previous) => {
-        if (config?.generation !== previous?.generation || config?.uid !== previous?.uid) this.requeueNamespace((config ?? previous)?.namespace ?? "");
+        const namespace = (config ?? previous)?.namespace ?? "";
+        const specChanged = config?.generation !== previous?.generation || config?.uid !== previous?.uid;
+        if (specChanged) this.requeueNamespace(namespace);
+        if (selectionChanged(config, previous)) {
+          for (const other of this.selection.configChanged(namespace, this.secrets, this.configs)) this.queue.addAfter(statusItem(other), STATUS_BATCH_MS);
+        }
         if (config === undefined) this.forget(statusItem(key));
-        this.queue.add(statusItem(key));
+        this.queue.addAfter(statusItem(key), specChanged ? 0 : STATUS_BATCH_MS);
       },
     });
   }

@@ -126,7 +126,7 @@ export class SecretReconciler {
   private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {
     try {
       // Found once here: the fetch and the staple in place use it, neither looks again.
-      const { chain, issuer } = await this.chains.read(secret.tlsCrt, secret.caCrt, this.deps.downloadIssuer);
+      const { chain, issuer } = await this.chains.read(secret, this.deps.downloadIssuer, `${secret.chain.sha256} ${secret.caBundle?.sha256 ?? "-"}`);
       const { leaf } = chain;
       return { facts: { kind: "read", leafSha256: leaf.sha256, notBefore: leaf.notBefore, notAfter: leaf.notAfter }, chain, issuer };
     } catch (error) {

@@ -50,7 +50,8 @@ export class StapleFetcher {
   /** Per host, callers told HostBusy, woken in turn as that host's fetches finish. */
   private readonly wakers = new Map<string, (() => void)[]>();
   private readonly inFlight = new Map<string, Promise<FetchedStaple>>();
-  private readonly answers = new Map<string, { staple: FetchedStaple; until: number }>();
+  /** Shared answers, oldest first (a Map keeps insertion order), without the issuer they were fetched with. */
+  private readonly answers = new Map<string, { staple: Omit<FetchedStaple, "issuer">; until: number }>();
   private readonly client: OcspClient;
   private readonly limits: FetcherLimits;
   private readonly observe: FetchObserver;
@@ -66,7 +67,7 @@ export class StapleFetcher {
     const url = options.urlOverride !== undefined && options.urlOverride !== "" ? options.urlOverride : (options.chain.leaf.ocspUrls[0] ?? "");
     const key = `${options.chain.leaf.sha256} ${url} ${issuerCertificate(options.issuer).sha256}`;
     const shared = this.answers.get(key);
-    if (shared !== undefined && now < shared.until) return Promise.resolve(shared.staple);
+    if (shared !== undefined && now < shared.until) return Promise.resolve({ ...shared.staple, issuer: issuerCertificate(options.issuer) });
     const existing = this.inFlight.get(key);
     if (existing !== undefined) return existing;
     const host = hostOf(url);
@@ -78,16 +79,25 @@ export class StapleFetcher {
     return settled;
   }
 
-  /** Shares an answer for SHARE_ANSWER_MS, and never beyond a tenth of its own usable window. */
+  /**
+   * Shares an answer for SHARE_ANSWER_MS, and never beyond a tenth of its own
+   * usable window. Kept without its issuer: each caller has its own parsed
+   * copy of that certificate (an X509Certificate and a KeyObject, kilobytes
+   * outside the heap), and 10,000 answers held theirs for five minutes.
+   * When full, the oldest answers go first, never all at once: a fleet of
+   * exactly MAX_SHARED_ANSWERS certificates emptied it at every new answer.
+   */
   private share(key: string, staple: FetchedStaple, now: number): void {
     const window = staple.usableUntil.getTime() - staple.thisUpdate.getTime();
     const until = Math.min(now + SHARE_ANSWER_MS, staple.thisUpdate.getTime() + window / 10);
     if (until <= now) return;
-    if (this.answers.size >= MAX_SHARED_ANSWERS) {
-      for (const [entry, answer] of this.answers) if (answer.until <= now) this.answers.delete(entry);
-      if (this.answers.size >= MAX_SHARED_ANSWERS) this.answers.clear();
+    const { issuer, ...answer } = staple;
+    this.answers.delete(key);
+    this.answers.set(key, { staple: answer, until });
+    for (const [oldest, entry] of this.answers) {
+      if (this.answers.size <= MAX_SHARED_ANSWERS && entry.until > now) break;
+      this.answers.delete(oldest);
     }
-    this.answers.set(key, { staple, until });
   }
 
   private async timed(host: string, fetch: () => Promise<FetchedStaple>): Promise<FetchedStaple> {

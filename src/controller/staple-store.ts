@@ -1,6 +1,7 @@
 import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
 import type { StapleToWrite } from "../kube/companion-secret.ts";
 import { companionName, companionSecret } from "../kube/companion-secret.ts";
+import type { CompanionLookup } from "../kube/companion-cache.ts";
 import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { writeCompanion } from "../kube/companion-writer.ts";
 import { removeInPlace, writeInPlace } from "../kube/in-place-writer.ts";
@@ -33,7 +34,7 @@ export interface StapleStore {
   remove(): Promise<boolean>;
 }
 
-export function stapleStore(api: CoreV1Api, secret: TlsSecret, owner: StapleConfig, companions: ReadonlyMap<string, CompanionSnapshot>): StapleStore {
+export function stapleStore(api: CoreV1Api, secret: TlsSecret, owner: StapleConfig, companions: CompanionLookup): StapleStore {
   return owner.target.mode === "InPlace" ? new InPlaceStore(api, secret, owner.target.keys) : new CompanionStore(api, secret, owner, companions);
 }
 
@@ -43,20 +44,28 @@ class CompanionStore implements StapleStore {
   private readonly api: CoreV1Api;
   private readonly secret: TlsSecret;
   private readonly owner: StapleConfig;
+  /** The cached companion of that name, whoever it was written for: a write compares with it instead of reading it back. */
+  private readonly cached: CompanionSnapshot | undefined;
+  private readonly companions: CompanionLookup;
 
-  constructor(api: CoreV1Api, secret: TlsSecret, owner: StapleConfig, companions: ReadonlyMap<string, CompanionSnapshot>) {
+  constructor(api: CoreV1Api, secret: TlsSecret, owner: StapleConfig, companions: CompanionLookup) {
+    this.companions = companions;
     this.api = api;
     this.secret = secret;
     this.owner = owner;
     this.holder = companionName(secret, owner.target);
     const found = companions.get(`${secret.namespace}/${this.holder}`);
+    this.cached = found;
     // A companion still owned by a deleted Secret of the same name is not this Secret's staple: the
     // garbage collector will delete it, so it is written again now, owned by the Secret that lives.
     this.stored = found?.ownerUid === undefined || found.ownerUid === secret.uid ? found : undefined;
   }
 
   write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
-    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple));
+    const key = `${this.secret.namespace}/${this.holder}`;
+    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple), {
+      cached: this.cached, pending: this.companions.pendingEcho?.(key), beforeApply: (digest) => { this.companions.expectEcho?.(key, digest); },
+    });
   }
 
   async remove(): Promise<boolean> {

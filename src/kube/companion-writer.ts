@@ -1,8 +1,18 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import type { CompanionSecretBody } from "./companion-secret.ts";
+import { companionDigest, type CompanionSnapshot } from "./companion-snapshot.ts";
 import { FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
 import { writeRefusal } from "./write-refusal.ts";
 import type { WriteRefusalReason } from "../staple/reasons.ts";
+
+/** What the controller's cache knows of a companion about to be written (all optional: a bare call reads the Secret). */
+export interface CompanionCacheView {
+  /** The companion as cached, if it is. */
+  readonly cached?: CompanionSnapshot | undefined;
+  /** The digest of our last apply whose watch event has not come back yet. */
+  readonly pending?: string | undefined;
+  readonly beforeApply?: (contentSha256: string) => void;
+}
 
 export type WriteOutcome = { readonly result: "written" | "unchanged" } | { readonly result: "conflict"; readonly reason: WriteRefusalReason; readonly message: string };
 
@@ -13,9 +23,26 @@ export type WriteOutcome = { readonly result: "written" | "unchanged" } | { read
  *   overwritten: `TargetConflict` (DESIGN.md, "Rules that hold for every write").
  * - When the stored Secret already holds exactly what we would apply, no
  *   request is sent: restarts and resyncs cause no writes.
+ * - `cache` is what the controller's cache knows of the companion. The cache
+ *   holds only Secrets labelled as ours, so a cached companion is ours and
+ *   its digest says whether the write would change anything: no GET. A
+ *   companion not in the cache (a new one, or one the watch has not brought
+ *   yet) is read first, since a Secret of that name may be someone else's;
+ *   so is one we applied with this very content whose echo has not come
+ *   back (the cache is behind our own write: the apply would change nothing).
+ * - `cache.beforeApply` is told the digest of what is about to be applied
+ *   (the controller's cache then knows the watch event that follows for an echo).
  */
-export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody): Promise<WriteOutcome> {
+export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody, cache: CompanionCacheView = {}): Promise<WriteOutcome> {
   const { name, namespace } = body.metadata;
+  const digest = digestOf(body);
+  const { cached } = cache;
+  const behindOurWrite = cache.pending === digest;
+  if (cached !== undefined && cached.source === body.metadata.labels[LABEL.source] && !behindOurWrite) {
+    if (cached.contentSha256 === digest) return { result: "unchanged" };
+    cache.beforeApply?.(digest);
+    return apply(api, body);
+  }
   const existing = await readSecret(api, name, namespace);
   if (existing !== undefined) {
     const labels = existing.metadata?.labels ?? {};
@@ -24,6 +51,12 @@ export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody):
     }
     if (holdsAll(existing, body)) return { result: "unchanged" };
   }
+  cache.beforeApply?.(digest);
+  return apply(api, body);
+}
+
+async function apply(api: CoreV1Api, body: CompanionSecretBody): Promise<WriteOutcome> {
+  const { name, namespace } = body.metadata;
   try {
     await api.patchNamespacedSecret({ name, namespace, body, fieldManager: FIELD_MANAGER, force: true }, setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply));
   } catch (error) {
@@ -32,6 +65,10 @@ export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody):
     return { result: "conflict", reason: "WriteRefused", message: `Secret ${namespace}/${name}: ${refusal}` };
   }
   return { result: "written" };
+}
+
+function digestOf(body: CompanionSecretBody): string {
+  return companionDigest({ labels: body.metadata.labels, annotations: body.metadata.annotations, data: body.data, ownerUids: body.metadata.ownerReferences.map((owner) => owner.uid) });
 }
 
 async function readSecret(api: CoreV1Api, name: string, namespace: string): Promise<V1Secret | undefined> {

@@ -3,6 +3,7 @@ import PQueue from "p-queue";
 import type { Logger } from "pino";
 import type { Clock } from "../ocsp/clock.ts";
 import type { EventReason } from "../staple/reasons.ts";
+import { EventSpamFilter } from "./event-spam-filter.ts";
 
 /** The Kubernetes objects Events are about. */
 export interface EventTarget {
@@ -19,7 +20,8 @@ export interface EventTarget {
  * failed Event write is logged, never fails a reconcile. Callers emit only on
  * transitions, so a failing responder does not flood the Event stream. Writes
  * go through a small queue: unbounded, a first sync of thousands of Secrets
- * opened a connection per Event at once.
+ * opened a connection per Event at once. Beyond a burst, Events about one
+ * object are dropped (EventSpamFilter), as client-go's recorder does.
  */
 export class EventRecorder {
   private readonly api: CoreV1Api;
@@ -27,6 +29,7 @@ export class EventRecorder {
   private readonly logger: Logger;
   private readonly onWrite: () => void;
   private readonly writes = new PQueue({ concurrency: 2 });
+  private readonly spam = new EventSpamFilter();
 
   constructor(api: CoreV1Api, clock: Clock, logger: Logger, onWrite: () => void = () => undefined) {
     this.api = api;
@@ -43,6 +46,10 @@ export class EventRecorder {
   record(targets: readonly EventTarget[], type: "Normal" | "Warning", reason: EventReason, message: string): void {
     const now = this.clock.now();
     for (const target of targets) {
+      if (!this.spam.allow(target.uid, now.getTime())) {
+        this.logger.debug({ reason, kind: target.kind, namespace: target.namespace, name: target.name }, "Event dropped: too many about this object");
+        continue;
+      }
       this.onWrite();
       void this.writes.add(() => this.api.createNamespacedEvent({
         namespace: target.namespace,

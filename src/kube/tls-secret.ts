@@ -1,12 +1,15 @@
 import { isOcspResponse } from "../ocsp/is-ocsp-response.ts";
+import { CertificateBundle, DerPool } from "./certificate-bundle.ts";
 import { ANNOTATION, PROTECTED_KEYS } from "./metadata-keys.ts";
 
 /**
- * A kubernetes.io/tls Secret as the operator caches it: everything the
- * reconciler needs and, on purpose, not `tls.key`. The transform runs on
- * every object before any cache stores it, so private keys never stay in the
+ * A kubernetes.io/tls Secret as the operator caches it: what the reconciler
+ * decides on, and nothing else. Not `tls.key`: the transform runs on every
+ * object before any cache stores it, so private keys never stay in the
  * operator's memory longer than one decode (DESIGN.md: never logged, never
- * cached, never written).
+ * cached, never written). Not the PEM text, annotations or managedFields
+ * either: the certificates are kept as DER, the CA's shared between Secrets
+ * (CertificateBundle), which is most of what a Secret costs in memory.
  */
 export interface TlsSecret {
   readonly namespace: string;
@@ -14,9 +17,14 @@ export interface TlsSecret {
   readonly uid: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly creationTimestamp: string;
-  /** PEM, leaf first. */
+  /** tls.crt: the DER of each certificate, leaf first, and their SHA-256 (to key anything derived from them). */
+  readonly chain: CertificateBundle;
+  /** ca.crt, when the Secret has one. */
+  readonly caBundle: CertificateBundle | undefined;
+  /** tls.crt as PEM, leaf first: rebuilt from `chain` on each read, for `readChain`. */
   readonly tlsCrt: string;
-  readonly caCrt?: string;
+  /** ca.crt as PEM, rebuilt from `caBundle` on each read. */
+  readonly caCrt: string | undefined;
   /** Names of the data keys present (no values): InPlace mode never takes over a key someone else wrote. */
   readonly dataKeys: readonly string[];
   /** An immutable Secret cannot take (or lose) an InPlace staple. */
@@ -47,26 +55,92 @@ interface RawSecret {
   immutable?: unknown;
 }
 
-export function toTlsSecret(raw: unknown): TlsSecret | undefined {
+/**
+ * The CA certificates of every cached Secret, one copy each: a pool for the
+ * whole process, since sharing across caches and relists is the point.
+ */
+const SHARED_CERTIFICATES = new DerPool();
+
+export function toTlsSecret(raw: unknown, pool: DerPool = SHARED_CERTIFICATES): TlsSecret | undefined {
   const secret = raw as RawSecret | null;
   if (secret?.type !== TLS_SECRET_TYPE) return undefined;
   const { namespace, name, uid, labels, annotations, creationTimestamp, resourceVersion } = secret.metadata ?? {};
   if (typeof namespace !== "string" || typeof name !== "string" || typeof uid !== "string") return undefined;
   const crt = secret.data?.["tls.crt"];
   const ca = secret.data?.["ca.crt"];
-  return {
+  return new CachedTlsSecret({
     namespace,
     name,
     uid,
     labels: isStringMap(labels) ? labels : {},
     creationTimestamp: timestamp(creationTimestamp),
-    tlsCrt: typeof crt === "string" ? Buffer.from(crt, "base64").toString("latin1") : "",
-    ...(typeof ca === "string" ? { caCrt: Buffer.from(ca, "base64").toString("latin1") } : {}),
+    chain: CertificateBundle.fromBase64(typeof crt === "string" ? crt : "", pool),
+    caBundle: typeof ca === "string" ? CertificateBundle.fromBase64(ca, pool) : undefined,
     dataKeys: Object.keys(secret.data ?? {}),
     immutable: secret.immutable === true,
     resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
     ...inPlaceStaple(isStringMap(annotations) ? annotations : {}, secret.data ?? {}),
+  });
+}
+
+/**
+ * What `toTlsSecret` reads of a listed Secret, and nothing more: the rest
+ * (managedFields, foreign annotations, tls.key and other values) is dropped
+ * as soon as a LIST page is parsed, so a LIST of thousands of Secrets never
+ * holds them all at once (listPages). Data keys stay, with empty values.
+ */
+export function trimTlsSecret(raw: unknown): unknown {
+  const secret = raw as RawSecret | null;
+  if (secret?.type !== TLS_SECRET_TYPE) return undefined;
+  const annotations = isStringMap(secret.metadata?.annotations) ? secret.metadata.annotations : {};
+  const listed = (annotations[ANNOTATION.stapleKeys] ?? "").split(",").map((key) => key.trim());
+  const keep = new Set(["tls.crt", "ca.crt", ...listed.filter((key) => !PROTECTED_KEYS.includes(key))]);
+  const { namespace, name, uid, labels, creationTimestamp, resourceVersion } = secret.metadata ?? {};
+  return {
+    type: secret.type, immutable: secret.immutable,
+    metadata: { namespace, name, uid, labels, creationTimestamp, resourceVersion, annotations: Object.fromEntries(Object.entries(annotations).filter(([key]) => key.startsWith("ocsp-stapler.io/"))) },
+    data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, keep.has(key) ? value : ""])),
   };
+}
+
+type StoredFields = Omit<TlsSecret, "tlsCrt" | "caCrt">;
+
+/** The cached record: plain fields, and the PEM views computed when read (they are read once per reconcile). */
+class CachedTlsSecret implements TlsSecret {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly creationTimestamp: string;
+  readonly chain: CertificateBundle;
+  readonly caBundle: CertificateBundle | undefined;
+  readonly dataKeys: readonly string[];
+  readonly immutable: boolean;
+  readonly resourceVersion: string;
+  /** Declared, not defined: a Secret without an InPlace staple has no such property at all. */
+  declare readonly inPlace?: InPlaceStaple;
+
+  constructor(fields: StoredFields) {
+    this.namespace = fields.namespace;
+    this.name = fields.name;
+    this.uid = fields.uid;
+    this.labels = fields.labels;
+    this.creationTimestamp = fields.creationTimestamp;
+    this.chain = fields.chain;
+    this.caBundle = fields.caBundle;
+    this.dataKeys = fields.dataKeys;
+    this.immutable = fields.immutable;
+    this.resourceVersion = fields.resourceVersion;
+    if (fields.inPlace !== undefined) this.inPlace = fields.inPlace;
+  }
+
+  get tlsCrt(): string {
+    return this.chain.pem;
+  }
+
+  get caCrt(): string | undefined {
+    return this.caBundle?.pem;
+  }
 }
 
 /**

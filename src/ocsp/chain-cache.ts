@@ -13,6 +13,12 @@ import { LruMap } from "./lru-map.ts";
  */
 export const DEFAULT_CHAIN_CACHE_ENTRIES = 2_000;
 
+/** Where a chain comes from: read only on a miss (a cache may rebuild the PEM text from DER on each read). */
+export interface ChainSource {
+  readonly tlsCrt: Uint8Array | string;
+  readonly caCrt: Uint8Array | string | undefined;
+}
+
 /** A Secret's chain, parsed, and its leaf's issuer. */
 export interface ReadChain {
   readonly chain: Chain;
@@ -38,12 +44,17 @@ export class ChainCache {
     return this.chains.size;
   }
 
-  /** `readChain` and `findChainIssuer`, or what they gave for the same bytes before. Throws their coded errors. */
-  async read(tlsCrt: Uint8Array | string, caCrt: Uint8Array | string | undefined, download?: (url: string) => Promise<Certificate[]>): Promise<ReadChain> {
-    const key = `${sha256(tlsCrt)} ${caCrt === undefined ? "-" : sha256(caCrt)}`;
+  /**
+   * `readChain` and `findChainIssuer`, or what they gave for the same bytes
+   * before. `contentKey`: a digest of both files the caller already holds
+   * (the Secret cache keeps one), so a hit reads and hashes nothing. Throws
+   * the engine's coded errors.
+   */
+  async read(source: ChainSource, download?: (url: string) => Promise<Certificate[]>, contentKey?: string): Promise<ReadChain> {
+    const key = contentKey ?? `${sha256(source.tlsCrt)} ${source.caCrt === undefined ? "-" : sha256(source.caCrt)}`;
     const known = this.chains.get(key);
     if (known !== undefined) return known;
-    const chain = readChain(tlsCrt, caCrt);
+    const chain = readChain(source.tlsCrt, source.caCrt);
     const issuer = await findChainIssuer(chain, download === undefined ? {} : { download });
     const read = { chain, issuer };
     if (issuer.source !== "aia") this.chains.set(key, read);

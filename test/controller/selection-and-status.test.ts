@@ -33,7 +33,12 @@ void describe("caching a TLS Secret", () => {
       metadata: { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", resourceVersion: "7" },
       data: { "tls.crt": Buffer.from("CERT").toString("base64"), "tls.key": Buffer.from("-----BEGIN PRIVATE KEY-----").toString("base64"), "ca.crt": Buffer.from("CA").toString("base64") },
     });
-    assert.deepEqual(cached, { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", tlsCrt: "CERT", caCrt: "CA", dataKeys: ["tls.crt", "tls.key", "ca.crt"], immutable: false, resourceVersion: "7" });
+    assert.deepEqual(
+      { ...cached, chain: undefined, caBundle: undefined },
+      { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", chain: undefined, caBundle: undefined, dataKeys: ["tls.crt", "tls.key", "ca.crt"], immutable: false, resourceVersion: "7" },
+    );
+    // Not PEM certificates: nothing the engine could read, so nothing kept (it reports BadCertificate, as for the text).
+    assert.deepEqual([cached?.tlsCrt, cached?.caCrt], ["", ""]);
     // Only its name, in dataKeys: never the key itself, decoded or base64 ("LS0tLS1CRUdJTi" is "-----BEGIN").
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|LS0tLS1CRUdJTi/);
   });
@@ -89,9 +94,14 @@ void describe("StapleConfig status", () => {
     assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason]), [["Ready", "False", "ResponderTimeout"], ["Degraded", "True", "ResponderTimeout"]]);
   });
 
-  void it("lists at most 50 Secrets", () => {
-    const states = Array.from({ length: 70 }, (_, i) => ({ config: "shop/web", name: `s${i}`, failures: 0 }));
-    assert.equal(computeStatus(1, states, [], undefined, NOW).secrets.length, 50);
+  void it("lists at most 50 Secrets: the failing first, then by name, from any order", () => {
+    const names = Array.from({ length: 500 }, (_, i) => `s${String((i * 7919) % 500).padStart(3, "0")}`);
+    const states = names.map((name) => ({ config: "shop/web", name, failures: 0, ...(name.endsWith("7") ? { error: { code: "Expired" as const, message: "x" } } : {}) }));
+    const listed = computeStatus(1, states, ["c"], undefined, NOW).secrets.map((entry) => entry.name);
+    const failing = ["c", ...names.filter((name) => name.endsWith("7"))].sort((a, b) => a.localeCompare(b));
+    assert.deepEqual(listed, failing.slice(0, 50));
+    const fewFailing = computeStatus(1, states.slice(0, 60).map((state) => ({ config: state.config, name: state.name, failures: 0 })), [], undefined, NOW).secrets.map((entry) => entry.name);
+    assert.deepEqual(fewFailing, names.slice(0, 60).sort((a, b) => a.localeCompare(b)).slice(0, 50));
   });
 
   void it("lastTransitionTime moves only when a condition flips, so an unchanged status is not rewritten", () => {

@@ -1,7 +1,8 @@
 // Writing companion Secrets on a real kube-apiserver: server-side apply with our
 // field manager, DESIGN.md's labels and annotations, an owner reference to the TLS
-// Secret, the exact verified bytes; no request when nothing changed; a foreign
-// Secret of the same name left untouched.
+// Secret, the exact verified bytes; no request when nothing changed (and, with the
+// companion in the controller's cache, not even a GET); a foreign Secret of the
+// same name left untouched.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -9,6 +10,7 @@ import { readCertificates } from "../../src/ocsp/pem.ts";
 import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import { verifyResponse } from "../../src/ocsp/verify.ts";
 import { companionSecret, type SourceSecret, type StapleToWrite } from "../../src/kube/companion-secret.ts";
+import { toCompanionSnapshot } from "../../src/kube/companion-snapshot.ts";
 import { writeCompanion } from "../../src/kube/companion-writer.ts";
 import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
 import { makeOfflineResponse } from "../support/offline-response.ts";
@@ -78,6 +80,24 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     const before = (await api.readNamespacedSecret({ name: "same-tls-ocsp", namespace: NS })).metadata?.resourceVersion;
     assert.deepEqual(await writeCompanion(api, body), { result: "unchanged" });
     assert.equal((await api.readNamespacedSecret({ name: "same-tls-ocsp", namespace: NS })).metadata?.resourceVersion, before);
+  });
+
+  void it("with the companion in the cache: nothing is sent when it holds the same staple, and a new one is applied without a GET", async () => {
+    const source = await tlsSecret("cached-tls");
+    const body = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
+    await writeCompanion(api, body);
+    const cached = toCompanionSnapshot(await api.readNamespacedSecret({ name: "cached-tls-ocsp", namespace: NS }));
+    assert.ok(cached);
+    // A client that fails every call: the no-op is decided from the cache alone.
+    const noCalls = new Proxy({}, { get: () => () => { throw new Error("no request was expected"); } }) as CoreV1Api;
+    assert.deepEqual(await writeCompanion(noCalls, body, { cached }), { result: "unchanged" });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // thisUpdate has whole seconds
+    const newer = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
+    const patchOnly = new Proxy(api, { get: (target, name) => (name === "readNamespacedSecret" ? () => { throw new Error("no GET was expected"); } : Reflect.get(target, name) as unknown) });
+    assert.deepEqual(await writeCompanion(patchOnly, newer, { cached }), { result: "written" });
+    // The cache has not seen that write yet (its watch is behind): the same staple again is checked with a GET, not applied twice.
+    assert.deepEqual(await writeCompanion(api, newer, { cached, pending: toCompanionSnapshot(await api.readNamespacedSecret({ name: "cached-tls-ocsp", namespace: NS }))?.contentSha256 }), { result: "unchanged" });
+    assert.equal((await api.readNamespacedSecret({ name: "cached-tls-ocsp", namespace: NS })).metadata?.annotations?.["ocsp-stapler.io/this-update"], newer.metadata.annotations["ocsp-stapler.io/this-update"]);
   });
 
   void it("a newer staple replaces the bytes and the dates", async () => {

@@ -28,8 +28,8 @@ void describe("ChainCache", () => {
     const cache = new ChainCache();
     const [first] = leaves;
     assert.ok(first !== undefined);
-    const once = await cache.read(pem(first), undefined);
-    const twice = await cache.read(pem(first), undefined);
+    const once = await cache.read({ tlsCrt: pem(first), caCrt: undefined });
+    const twice = await cache.read({ tlsCrt: pem(first), caCrt: undefined });
     assert.equal(twice, once);
     assert.equal(once.issuer.source, "chain");
     assert.equal(once.issuer.certificate.sha256, readCertificates(intermediate.certPem, "intermediate")[0]?.sha256);
@@ -39,9 +39,9 @@ void describe("ChainCache", () => {
     const cache = new ChainCache();
     const [first, second] = leaves;
     assert.ok(first !== undefined && second !== undefined);
-    const one = await cache.read(pem(first), undefined);
-    assert.notEqual(await cache.read(pem(second), undefined), one);
-    assert.notEqual(await cache.read(pem(first), root.certPem), one);
+    const one = await cache.read({ tlsCrt: pem(first), caCrt: undefined });
+    assert.notEqual(await cache.read({ tlsCrt: pem(second), caCrt: undefined }), one);
+    assert.notEqual(await cache.read({ tlsCrt: pem(first), caCrt: root.certPem }), one);
     assert.equal(cache.size, 3);
   });
 
@@ -49,12 +49,12 @@ void describe("ChainCache", () => {
     const cache = new ChainCache(2);
     const [a, b, c] = leaves;
     assert.ok(a !== undefined && b !== undefined && c !== undefined);
-    const readA = await cache.read(pem(a), undefined);
-    await cache.read(pem(b), undefined);
-    assert.equal(await cache.read(pem(a), undefined), readA, "a is now the most recently used");
-    await cache.read(pem(c), undefined);
+    const readA = await cache.read({ tlsCrt: pem(a), caCrt: undefined });
+    await cache.read({ tlsCrt: pem(b), caCrt: undefined });
+    assert.equal(await cache.read({ tlsCrt: pem(a), caCrt: undefined }), readA, "a is now the most recently used");
+    await cache.read({ tlsCrt: pem(c), caCrt: undefined });
     assert.equal(cache.size, 2);
-    assert.equal(await cache.read(pem(a), undefined), readA, "b went, not a");
+    assert.equal(await cache.read({ tlsCrt: pem(a), caCrt: undefined }), readA, "b went, not a");
   });
 
   void it("an issuer downloaded from AIA caIssuers is looked for again next time (the CA may publish another)", async () => {
@@ -64,15 +64,26 @@ void describe("ChainCache", () => {
       downloads++;
       return Promise.resolve(readCertificates(intermediate.certPem, "issuer"));
     };
-    await cache.read(aiaLeaf.certPem, undefined, download);
-    await cache.read(aiaLeaf.certPem, undefined, download);
+    await cache.read({ tlsCrt: aiaLeaf.certPem, caCrt: undefined }, download);
+    await cache.read({ tlsCrt: aiaLeaf.certPem, caCrt: undefined }, download);
     assert.equal(downloads, 2);
     assert.equal(cache.size, 0);
   });
 
+  void it("a digest the caller holds keys the entry: a hit reads nothing from the source", async () => {
+    const cache = new ChainCache();
+    const [first] = leaves;
+    assert.ok(first !== undefined);
+    let reads = 0;
+    const source = { get tlsCrt() { reads++; return pem(first); }, caCrt: undefined };
+    const once = await cache.read(source, undefined, "digest-of-web-tls");
+    assert.equal(await cache.read(source, undefined, "digest-of-web-tls"), once);
+    assert.equal(reads, 1);
+  });
+
   void it("garbage is refused with the engine's code each time, and not kept", async () => {
     const cache = new ChainCache();
-    for (let i = 0; i < 2; i++) await assert.rejects(cache.read("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", undefined), (error) => isOcspError(error) && error.code === "BadCertificate");
+    for (let i = 0; i < 2; i++) await assert.rejects(cache.read({ tlsCrt: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", caCrt: undefined }), (error) => isOcspError(error) && error.code === "BadCertificate");
     assert.equal(cache.size, 0);
   });
 });
