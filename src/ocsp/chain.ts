@@ -1,5 +1,5 @@
-import type { Certificate } from "./certificate.ts";
-import { readCertificates } from "./pem.ts";
+import { Certificate } from "./certificate.ts";
+import { readCertificates, type CertificateDecoder } from "./pem.ts";
 import { fail } from "./errors.ts";
 
 /**
@@ -23,9 +23,14 @@ export interface Chain {
  */
 export const MAX_CHAIN_CERTIFICATES = 10;
 
-export function readChain(tlsCrt: Uint8Array | string, caCrt?: Uint8Array | string): Chain {
-  const [leaf, ...intermediates] = readCertificates(tlsCrt, "tls.crt", MAX_CHAIN_CERTIFICATES);
+/**
+ * `decodeAuthority`: decodes the CA certificates (all but tls.crt's first), so
+ * a cache can share them between the many Secrets of one CA.
+ */
+export function readChain(tlsCrt: Uint8Array | string, caCrt?: Uint8Array | string, decodeAuthority?: CertificateDecoder): Chain {
+  const decode: CertificateDecoder | undefined = decodeAuthority === undefined ? undefined : (der, label, index) => index === 0 ? Certificate.fromDer(der, label) : decodeAuthority(der, label, index);
+  const [leaf, ...intermediates] = readCertificates(tlsCrt, "tls.crt", MAX_CHAIN_CERTIFICATES, decode);
   if (leaf === undefined) return fail("BadCertificate", "tls.crt contains no certificate");
-  const extraCas = caCrt === undefined ? [] : readCertificates(caCrt, "ca.crt");
+  const extraCas = caCrt === undefined ? [] : readCertificates(caCrt, "ca.crt", Number.POSITIVE_INFINITY, decodeAuthority);
   return { leaf, intermediates, extraCas };
 }

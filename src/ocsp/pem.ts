@@ -12,11 +12,16 @@ const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
  * is input with more than `max` certificates: counted before any is decoded,
  * so an oversized bundle costs a scan, not a decode per certificate.
  */
-export function readCertificates(input: Uint8Array | string, label: string, max = Number.POSITIVE_INFINITY): Certificate[] {
+/** Decodes one certificate of a bundle (`index` from 0); a cache may answer for a DER it has decoded before. */
+export type CertificateDecoder = (der: Uint8Array, label: string, index: number) => Certificate;
+
+const decodeEach: CertificateDecoder = (der, label) => Certificate.fromDer(der, label);
+
+export function readCertificates(input: Uint8Array | string, label: string, max = Number.POSITIVE_INFINITY, decode: CertificateDecoder = decodeEach): Certificate[] {
   const text = typeof input === "string" ? input : Buffer.from(input).toString("latin1");
   const blocks = [...text.matchAll(PEM_CERTIFICATE)];
   if (blocks.length === 0) {
-    if (typeof input !== "string" && input[0] === 0x30) return [Certificate.fromDer(input, label)];
+    if (typeof input !== "string" && input[0] === 0x30) return [decode(input, label, 0)];
     return fail("BadCertificate", `${label} contains no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
   }
   if (blocks.length > max) {
@@ -26,6 +31,6 @@ export function readCertificates(input: Uint8Array | string, label: string, max 
     const body = match[1] ?? "";
     const where = `${label} (certificate ${index + 1} of ${blocks.length})`;
     if (!BASE64_BODY.test(body)) fail("BadCertificate", `${where} has characters that are not base64`);
-    return Certificate.fromDer(new Uint8Array(Buffer.from(body, "base64")), where);
+    return decode(new Uint8Array(Buffer.from(body, "base64")), where, index);
   });
 }

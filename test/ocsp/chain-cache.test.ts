@@ -45,6 +45,17 @@ void describe("ChainCache", () => {
     assert.equal(cache.size, 3);
   });
 
+  void it("a CA certificate is decoded once for every Secret that carries it", async () => {
+    const cache = new ChainCache();
+    const [a, b] = leaves;
+    assert.ok(a !== undefined && b !== undefined);
+    const one = await cache.read({ tlsCrt: pem(a), caCrt: undefined });
+    const other = await cache.read({ tlsCrt: pem(b), caCrt: intermediate.certPem });
+    assert.notEqual(other.chain.leaf, one.chain.leaf);
+    assert.equal(other.chain.intermediates[0], one.chain.intermediates[0]);
+    assert.equal(other.chain.extraCas[0], one.chain.intermediates[0]);
+  });
+
   void it("keeps at most maxEntries, forgetting the least recently used", async () => {
     const cache = new ChainCache(2);
     const [a, b, c] = leaves;
