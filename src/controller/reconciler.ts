@@ -126,7 +126,9 @@ export class SecretReconciler {
   private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {
     try {
       // Found once here: the fetch and the staple in place use it, neither looks again.
-      const { chain, issuer } = await this.chains.read(secret, this.deps.downloadIssuer, `${secret.chain.sha256} ${secret.caBundle?.sha256 ?? "-"}`);
+      // The PEM text is rebuilt from the cached DER only on a miss (getters).
+      const source = { get tlsCrt() { return secret.chain.pem; }, get caCrt() { return secret.caBundle?.pem; } };
+      const { chain, issuer } = await this.chains.read(source, this.deps.downloadIssuer, `${secret.chain.sha256} ${secret.caBundle?.sha256 ?? "-"}`);
       const { leaf } = chain;
       return { facts: { kind: "read", leafSha256: leaf.sha256, notBefore: leaf.notBefore, notAfter: leaf.notAfter }, chain, issuer };
     } catch (error) {

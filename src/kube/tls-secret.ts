@@ -21,10 +21,6 @@ export interface TlsSecret {
   readonly chain: CertificateBundle;
   /** ca.crt, when the Secret has one. */
   readonly caBundle: CertificateBundle | undefined;
-  /** tls.crt as PEM, leaf first: rebuilt from `chain` on each read, for `readChain`. */
-  readonly tlsCrt: string;
-  /** ca.crt as PEM, rebuilt from `caBundle` on each read. */
-  readonly caCrt: string | undefined;
   /** Names of the data keys present (no values): InPlace mode never takes over a key someone else wrote. */
   readonly dataKeys: readonly string[];
   /** An immutable Secret cannot take (or lose) an InPlace staple. */
@@ -68,7 +64,7 @@ export function toTlsSecret(raw: unknown, pool: DerPool = SHARED_CERTIFICATES): 
   if (typeof namespace !== "string" || typeof name !== "string" || typeof uid !== "string") return undefined;
   const crt = secret.data?.["tls.crt"];
   const ca = secret.data?.["ca.crt"];
-  return new CachedTlsSecret({
+  return {
     namespace,
     name,
     uid,
@@ -80,7 +76,7 @@ export function toTlsSecret(raw: unknown, pool: DerPool = SHARED_CERTIFICATES): 
     immutable: secret.immutable === true,
     resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
     ...inPlaceStaple(isStringMap(annotations) ? annotations : {}, secret.data ?? {}),
-  });
+  };
 }
 
 /**
@@ -101,46 +97,6 @@ export function trimTlsSecret(raw: unknown): unknown {
     metadata: { namespace, name, uid, labels, creationTimestamp, resourceVersion, annotations: Object.fromEntries(Object.entries(annotations).filter(([key]) => key.startsWith("ocsp-stapler.io/"))) },
     data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, keep.has(key) ? value : ""])),
   };
-}
-
-type StoredFields = Omit<TlsSecret, "tlsCrt" | "caCrt">;
-
-/** The cached record: plain fields, and the PEM views computed when read (they are read once per reconcile). */
-class CachedTlsSecret implements TlsSecret {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly creationTimestamp: string;
-  readonly chain: CertificateBundle;
-  readonly caBundle: CertificateBundle | undefined;
-  readonly dataKeys: readonly string[];
-  readonly immutable: boolean;
-  readonly resourceVersion: string;
-  /** Declared, not defined: a Secret without an InPlace staple has no such property at all. */
-  declare readonly inPlace?: InPlaceStaple;
-
-  constructor(fields: StoredFields) {
-    this.namespace = fields.namespace;
-    this.name = fields.name;
-    this.uid = fields.uid;
-    this.labels = fields.labels;
-    this.creationTimestamp = fields.creationTimestamp;
-    this.chain = fields.chain;
-    this.caBundle = fields.caBundle;
-    this.dataKeys = fields.dataKeys;
-    this.immutable = fields.immutable;
-    this.resourceVersion = fields.resourceVersion;
-    if (fields.inPlace !== undefined) this.inPlace = fields.inPlace;
-  }
-
-  get tlsCrt(): string {
-    return this.chain.pem;
-  }
-
-  get caCrt(): string | undefined {
-    return this.caBundle?.pem;
-  }
 }
 
 /**

@@ -38,7 +38,7 @@ void describe("caching a TLS Secret", () => {
       { namespace: "shop", name: "web-tls", uid: "u1", labels: { a: "b" }, creationTimestamp: "2026-01-01T00:00:00Z", chain: undefined, caBundle: undefined, dataKeys: ["tls.crt", "tls.key", "ca.crt"], immutable: false, resourceVersion: "7" },
     );
     // Not PEM certificates: nothing the engine could read, so nothing kept (it reports BadCertificate, as for the text).
-    assert.deepEqual([cached?.tlsCrt, cached?.caCrt], ["", ""]);
+    assert.deepEqual([cached?.chain.pem, cached?.caBundle?.pem], ["", ""]);
     // Only its name, in dataKeys: never the key itself, decoded or base64 ("LS0tLS1CRUdJTi" is "-----BEGIN").
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|LS0tLS1CRUdJTi/);
   });
