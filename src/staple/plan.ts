@@ -1,7 +1,7 @@
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "./decide.ts";
-import { leafOutsideValidity } from "./leaf-validity.ts";
+import { leafOutsideValidity, type LeafOutsideValidity } from "./leaf-validity.ts";
 import type { EventReason, WriteRefusalReason } from "./reasons.ts";
 import type { Random, RefreshPolicy } from "./refresh-policy.ts";
 import { refreshAt, retryDelayMs } from "./refresh-schedule.ts";
@@ -198,24 +198,7 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   const invalid = leafOutsideValidity(owner.chain, now);
   const owned = ownedFacts(facts);
   if (owned === undefined) return { actions: [], next: done("forget", touched) };
-  if (invalid !== undefined) {
-    const actions: Action[] = owned.stored === undefined ? [] : [{
-      kind: "removeStaple",
-      event: { type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple from ${owner.config.holder}: ${invalid.message}` },
-      log: { level: "warn", message: "staple withdrawn", fields: { reason: invalid.reason } },
-    }];
-    const reported = previous?.error?.code === invalid.reason;
-    return {
-      actions,
-      next: finish({
-        state: { config: owner.config.key, name, failures: 0, error: { code: invalid.reason, message: invalid.message }, ...(invalid.recheckAt === undefined ? {} : { nextCheckAt: invalid.recheckAt }) },
-        events: reported ? [] : [{ type: "Warning", reason: invalid.reason, message: invalid.message }],
-        ...(reported ? {} : { log: { level: "warn", message: invalid.message, fields: { reason: invalid.reason } } }),
-        ...(invalid.recheckAt === undefined ? {} : { recheckAt: invalid.recheckAt }),
-        touchedConfigs: touched,
-      }),
-    };
-  }
+  if (invalid !== undefined) return invalidLeaf(owned, invalid);
   const sameBasis = previous?.basis === owned.basis ? previous : undefined;
   const due = dueAt(sameBasis, owned, now, facts.random);
   if (due !== undefined && due > now) {
@@ -225,6 +208,32 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   // this cache has not seen that deletion yet (write nothing: the deletion event comes next).
   if (previous?.staple !== undefined && owned.stored === undefined) return { actions: [], next: { kind: "checkExists" } };
   return beforeFetch(owned);
+}
+
+/**
+ * An expired leaf, or one not valid yet: never fetched for; a staple in place
+ * goes (its usable end is at most the leaf's notAfter); one Warning Event per
+ * streak; looked at again at the notBefore of a leaf not valid yet.
+ */
+function invalidLeaf(owned: Owned, invalid: LeafOutsideValidity): Plan {
+  const { config, facts } = owned;
+  const actions: Action[] = owned.stored === undefined ? [] : [{
+    kind: "removeStaple",
+    event: { type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple from ${config.holder}: ${invalid.message}` },
+    log: { level: "warn", message: "staple withdrawn", fields: { reason: invalid.reason } },
+  }];
+  const reported = facts.previous?.error?.code === invalid.reason;
+  const recheck = invalid.recheckAt === undefined ? {} : { recheckAt: invalid.recheckAt };
+  return {
+    actions,
+    next: finish({
+      state: { config: config.key, name: owned.name, failures: 0, error: { code: invalid.reason, message: invalid.message }, ...(invalid.recheckAt === undefined ? {} : { nextCheckAt: invalid.recheckAt }) },
+      events: reported ? [] : [{ type: "Warning", reason: invalid.reason, message: invalid.message }],
+      ...(reported ? {} : { log: { level: "warn", message: invalid.message, fields: { reason: invalid.reason } } }),
+      ...recheck,
+      touchedConfigs: owned.touched,
+    }),
+  };
 }
 
 /**
