@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Slots } from "../../src/controller/slots.ts";
+import { settle } from "../support/fake-scheduler.ts";
 
 /** A piece of work the test finishes by hand. */
 function pending(): { promise: Promise<void>; finish: () => void; fail: () => void } {
@@ -32,7 +33,7 @@ void describe("Slots", () => {
     await Promise.resolve();
     assert.deepEqual(started, [0, 1, 2]);
     works[1]?.finish();
-    await new Promise(setImmediate);
+    await settle();
     assert.deepEqual(started, [0, 1, 2, 3]);
     for (const work of works) work.finish();
     await Promise.all(all);
@@ -64,7 +65,7 @@ void describe("Slots", () => {
     write.finish();
     let back = false;
     const resumed = waiting.then(() => { back = true; });
-    await new Promise(setImmediate);
+    await settle();
     assert.equal(back, false, "the waiting reconcile needs a slot again before it goes on");
     workers.release();
     await resumed;

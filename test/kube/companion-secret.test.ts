@@ -34,6 +34,9 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     assert.ok(subject && issuer);
     return verifyResponse(der, { subject, issuer, at: new Date() });
   };
+  /** A fresh staple whose thisUpdate (whole seconds) is later than `than`'s: asked for until the responder's clock has moved on. */
+  const laterStaple = (than: VerifiedResponse): Promise<VerifiedResponse> =>
+    waitFor(async () => { const next = await verifiedStaple(); return next.thisUpdate > than.thisUpdate ? next : undefined; }, "a staple with a later thisUpdate", 5_000, 100);
   const toWrite = (response: VerifiedResponse): StapleToWrite => ({ response, responder: "http://127.0.0.1:9/", certificateSha256: "a".repeat(64) });
   const tlsSecret = async (name: string): Promise<SourceSecret> => {
     const created = await api.createNamespacedSecret({
@@ -84,15 +87,15 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
 
   void it("with the companion in the cache: nothing is sent when it holds the same staple, and a new one is applied without a GET", async () => {
     const source = await tlsSecret("cached-tls");
-    const body = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
+    const first = await verifiedStaple();
+    const body = companionSecret(source, TARGET, toWrite(first));
     await writeCompanion(api, body);
     const cached = toCompanionSnapshot(await api.readNamespacedSecret({ name: "cached-tls-ocsp", namespace: NS }));
     assert.ok(cached);
     // A client that fails every call: the no-op is decided from the cache alone.
     const noCalls = new Proxy({}, { get: () => () => { throw new Error("no request was expected"); } }) as CoreV1Api;
     assert.deepEqual(await writeCompanion(noCalls, body, { cached }), { result: "unchanged" });
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // thisUpdate has whole seconds
-    const newer = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
+    const newer = companionSecret(source, TARGET, toWrite(await laterStaple(first)));
     const patchOnly = new Proxy(api, { get: (target, name) => (name === "readNamespacedSecret" ? () => { throw new Error("no GET was expected"); } : Reflect.get(target, name) as unknown) });
     assert.deepEqual(await writeCompanion(patchOnly, newer, { cached }), { result: "written" });
     // The cache has not seen that write yet (its watch is behind): the same staple again is checked with a GET, not applied twice.
@@ -105,7 +108,7 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     const first = await verifiedStaple();
     await writeCompanion(api, companionSecret(source, TARGET, toWrite(first)));
     // thisUpdate has whole seconds: a staple made within the same second is not newer.
-    const second = await waitFor(async () => { const next = await verifiedStaple(); return next.thisUpdate > first.thisUpdate ? next : undefined; }, "a staple with a later thisUpdate", 5_000, 100);
+    const second = await laterStaple(first);
     assert.deepEqual(await writeCompanion(api, companionSecret(source, TARGET, toWrite(second))), { result: "written" });
     const stored = await api.readNamespacedSecret({ name: "newer-tls-ocsp", namespace: NS });
     assert.deepEqual(Buffer.from(stored.data?.["tls.ocsp"] ?? "", "base64"), Buffer.from(second.der));

@@ -4,16 +4,15 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NginxControl } from "../../src/reloader/nginx-control.ts";
 import { NginxStapleDir } from "../../src/reloader/nginx-staple-dir.ts";
 import { NginxTarget } from "../../src/reloader/nginx-target.ts";
 import { checkStaple } from "../../src/reloader/staple-check.ts";
-import { staplePair, type StaplePair } from "../../src/reloader/staple-pair.ts";
+import type { StaplePair } from "../../src/reloader/staple-pair.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { removeTempDir } from "../support/tmp.ts";
 
 void describe("the reloader's refusals", () => {
   let fixture: ReloaderFixture;
@@ -22,10 +21,7 @@ void describe("the reloader's refusals", () => {
 
   before(async () => {
     fixture = await ReloaderFixture.create("refusals");
-    dir = await makeTempDir("refusals");
-    await writeFile(join(dir, "tls.crt"), fixture.chainPem);
-    await writeFile(join(dir, "tls.ocsp"), (await fixture.staple()).der);
-    pair = staplePair("web", dir, join(dir, "tls.ocsp"));
+    ({ dir, pair } = await fixture.mountedPair("refusals"));
   });
   after(async () => {
     await fixture.cleanup();

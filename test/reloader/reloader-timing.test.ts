@@ -3,17 +3,15 @@
 // it away. The staple is a real responder's; the server is a fake that records
 // what it was asked and when. test/e2e/reloader-*.test.ts run the real servers.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { Reloader } from "../../src/reloader/reloader.ts";
 import { checkStaple } from "../../src/reloader/staple-check.ts";
 import type { ApplyReport, ServerTarget, StapleChange } from "../../src/reloader/server-target.ts";
-import { staplePair, type StaplePair } from "../../src/reloader/staple-pair.ts";
+import type { StaplePair } from "../../src/reloader/staple-pair.ts";
 import { FakeScheduler } from "../support/fake-scheduler.ts";
 import { ReloaderFixture } from "../support/reloader-fixture.ts";
-import { makeTempDir, removeTempDir } from "../support/tmp.ts";
+import { removeTempDir } from "../support/tmp.ts";
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -66,10 +64,7 @@ void describe("the reloader's timing, on manual time", () => {
 
   before(async () => {
     fixture = await ReloaderFixture.create("reloader-timing");
-    dir = await makeTempDir("reloader-timing");
-    await writeFile(join(dir, "tls.crt"), fixture.chainPem);
-    await writeFile(join(dir, "tls.ocsp"), (await fixture.staple()).der);
-    pair = staplePair("web", dir, join(dir, "tls.ocsp"));
+    ({ dir, pair } = await fixture.mountedPair("reloader-timing"));
     const mounted = await checkStaple(pair, [], new Date());
     assert.ok(mounted.kind === "verified", mounted.kind);
     usableUntil = mounted.response.usableUntil.getTime();

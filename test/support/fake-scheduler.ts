@@ -68,8 +68,8 @@ export class FakeScheduler implements Scheduler {
    * macrotask). Work waiting on real I/O is not covered: the code under test
    * runs against fakes that answer at once.
    */
-  async settle(): Promise<void> {
-    await new Promise<void>((resolve) => { setImmediate(resolve); });
+  settle(): Promise<void> {
+    return settle();
   }
 
   private due(until: number): PendingTimer | undefined {
@@ -79,4 +79,12 @@ export class FakeScheduler implements Scheduler {
     }
     return soonest;
   }
+}
+
+/**
+ * Resolves once every promise callback queued so far has run, and those they
+ * queue in turn: the microtask queue drains before the next macrotask.
+ */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => { setImmediate(resolve); });
 }

@@ -5,10 +5,12 @@ import { parseResponse } from "../../src/ocsp/response-parser.ts";
 import { OcspClient } from "../../src/ocsp/ocsp-client.ts";
 import { readChain } from "../../src/ocsp/chain.ts";
 import { systemClock } from "../../src/ocsp/clock.ts";
+import { staplePair, type StaplePair } from "../../src/reloader/staple-pair.ts";
 import { freePort } from "./free-port.ts";
 import { LoopbackOnlyTransport } from "./loopback-transport.ts";
 import { startOpensslResponder, type OpensslResponder } from "./openssl-responder.ts";
 import { createRootCa, goodEntry, type Issued, type TestCa } from "./pki.ts";
+import { makeTempDir } from "./tmp.ts";
 
 /**
  * What every reloader test stands on: root → intermediate → leaf
@@ -66,6 +68,17 @@ export class ReloaderFixture {
       }
       await sleep(1_050 - (Date.now() % 1_000));
     }
+  }
+
+  /**
+   * A mounted pair in a fresh temporary directory (remove it with
+   * removeTempDir): `tls.crt` holds `chainPem`, `tls.ocsp` a fresh staple.
+   */
+  async mountedPair(name: string): Promise<{ dir: string; pair: StaplePair }> {
+    const dir = await makeTempDir(name);
+    await writeFile(join(dir, "tls.crt"), this.chainPem);
+    await writeFile(join(dir, "tls.ocsp"), (await this.staple()).der);
+    return { dir, pair: staplePair("web", dir, join(dir, "tls.ocsp")) };
   }
 
   /**
