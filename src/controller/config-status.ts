@@ -13,16 +13,15 @@ export interface StapleConfigStatus {
   readonly secrets: readonly SecretStatusEntry[];
 }
 
-/** One entry of `status.secrets` (CRD: failing first, then by name; at most 50). Times are RFC 3339 without fractions. */
-export interface SecretStatusEntry {
-  readonly name: string;
-  readonly serial?: string;
-  readonly certStatus?: "Good" | "Revoked" | "Unknown";
+/**
+ * One entry of `status.secrets` (CRD: failing first, then by name; at most
+ * 50): a Secret's state as the CRD shows it, times as RFC 3339 without
+ * fractions, and `Conflict` for a Secret an older config owns.
+ */
+export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" | "certStatus" | "staple"> {
   readonly thisUpdate?: string;
   readonly nextUpdate?: string;
   readonly nextRefresh?: string;
-  /** The Secret holding the staple, while one is in place. */
-  readonly staple?: string;
   readonly error?: { readonly code: ConditionReason; readonly message: string };
 }
 

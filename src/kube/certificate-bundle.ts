@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+// The engine's own patterns: what it reads is what is kept.
+import { BASE64_BODY, PEM_CERTIFICATE } from "../ocsp/pem.ts";
 
 /**
  * A PEM bundle (`tls.crt`, `ca.crt`) as the cache keeps it: the DER of each
@@ -28,7 +30,7 @@ export class CertificateBundle {
 
   /** From a Secret's data value (base64 of the file). */
   static fromBase64(value: string, shared: DerPool): CertificateBundle {
-    const blocks = [...Buffer.from(value, "base64").toString("latin1").matchAll(CERTIFICATE_BLOCK)];
+    const blocks = [...Buffer.from(value, "base64").toString("latin1").matchAll(PEM_CERTIFICATE)];
     if (!blocks.every((block) => BASE64_BODY.test(block[1] ?? ""))) return new CertificateBundle(undefined, blocks.map((block) => block[0]).join("\n"));
     return new CertificateBundle(blocks.map((block, index) => {
       const der = new Uint8Array(Buffer.from(block[1] ?? "", "base64"));
@@ -48,10 +50,6 @@ export class CertificateBundle {
     return this.certificates.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`).join("");
   }
 }
-
-/** The engine's own patterns (src/ocsp/pem.ts): what it reads is what is kept. */
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
-const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 
 function sha256Of(parts: readonly Uint8Array[]): string {
   const hash = createHash("sha256");

@@ -1,8 +1,10 @@
 import { fail } from "./errors.ts";
 import { Certificate } from "./certificate.ts";
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
-const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
+/** A PEM CERTIFICATE block, its base64 body captured (global: use with matchAll). */
+export const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
+/** What a block's body may hold; anything else is not a certificate the engine reads. */
+export const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 
 /**
  * Reads every certificate in a PEM bundle (the form of `tls.crt` and `ca.crt`),
