@@ -127,7 +127,11 @@ export class Controller {
     const verificationCache = new VerificationCache();
     this.events = new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); });
     this.reconciler = new SecretReconciler({
-      secrets: this.secrets, configs: this.configs, companions: this.companions,
+      secrets: this.secrets, companions: this.companions,
+      ownerOf: (key) => {
+        const owner = this.selection.ownerOf(key);
+        return owner === undefined ? undefined : this.configs.get(owner);
+      },
       fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock, cache: verificationCache }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
         this.metrics.fetches.inc({ responder: host, result });
         this.metrics.fetchSeconds.observe({ responder: host }, seconds);

@@ -18,14 +18,14 @@ import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import { secretStillThere } from "../kube/secret-still-there.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
-import { selectingConfigs } from "./ownership.ts";
 import { HostBusy } from "./host-busy.ts";
 import type { StapleFetcher } from "./staple-fetcher.ts";
 import { deleteCompanion, removeInPlaceStaple, stapleStore, type StapleStore } from "./staple-store.ts";
 
 export interface ReconcilerDependencies {
   readonly secrets: ReadonlyMap<string, TlsSecret>;
-  readonly configs: ReadonlyMap<string, StapleConfig>;
+  /** The StapleConfig that owns a Secret (the oldest selecting one), from the controller's selection index. */
+  readonly ownerOf: (secretKey: string) => StapleConfig | undefined;
   /** Companions, also by their source Secret's key. */
   readonly companions: ReadonlyMap<string, CompanionSnapshot> & Pick<IndexedMap<CompanionSnapshot>, "itemsFor">;
   readonly fetcher: StapleFetcher;
@@ -110,7 +110,7 @@ export class SecretReconciler {
     const base = { previous: this.states.get(key), now: this.deps.clock.now(), random: this.deps.random };
     const secret = this.deps.secrets.get(key);
     if (secret === undefined) return { facts: { ...base, secret: undefined, owner: undefined } };
-    const [config] = selectingConfigs(this.deps.configs.values(), secret);
+    const config = this.deps.ownerOf(key);
     const secretFacts = { name: secret.name, companions: [...this.deps.companions.itemsFor(key)].map((companion) => companion.name), inPlaceKeys: secret.inPlace?.keys, immutable: secret.immutable };
     if (config === undefined) return { facts: { ...base, secret: secretFacts, owner: undefined }, secret };
     const store = stapleStore(this.deps.api, secret, config, this.deps.companions);
