@@ -1,5 +1,4 @@
 import PQueue from "p-queue";
-import { Certificate } from "../ocsp/certificate.ts";
 import { isOcspError } from "../ocsp/errors.ts";
 import type { FoundIssuer } from "../ocsp/issuer.ts";
 import type { FetchedStaple, FetchOptions, OcspClient } from "../ocsp/ocsp-client.ts";
@@ -17,15 +16,8 @@ export interface FetcherLimits {
 export const DEFAULT_FETCHER_LIMITS: FetcherLimits = { concurrencyPerHost: 4, ratePerHostPerSecond: 20 };
 const DEFAULT_BACKLOG_PER_HOST = 100;
 
-/** What to fetch: the client's options, with the leaf's issuer already found by the caller. */
-export type FetchRequest = Omit<FetchOptions, "issuer" | "explicitIssuers"> & {
-  /**
-   * As `findChainIssuer` found it: the client does not search for it again.
-   * A bare Certificate (the older form) is confirmed again by the client,
-   * as an explicit issuer.
-   */
-  readonly issuer: FoundIssuer | Certificate;
-};
+/** What to fetch: the client's options, with the leaf's issuer already found by the caller (`findChainIssuer`): the client does not search for it again. */
+export type FetchRequest = Omit<FetchOptions, "issuer" | "explicitIssuers"> & { readonly issuer: FoundIssuer };
 
 /** Told of every fetch that reached the engine: the responder host, the result (a status or an error code) and its duration. */
 export type FetchObserver = (host: string, result: string, seconds: number) => void;
@@ -65,15 +57,15 @@ export class StapleFetcher {
   /** `now` (epoch ms) decides whether a shared answer is still recent enough to reuse. */
   fetch(options: FetchRequest, now: number): Promise<FetchedStaple> {
     const url = options.urlOverride !== undefined && options.urlOverride !== "" ? options.urlOverride : (options.chain.leaf.ocspUrls[0] ?? "");
-    const key = `${options.chain.leaf.sha256} ${url} ${issuerCertificate(options.issuer).sha256}`;
+    const key = `${options.chain.leaf.sha256} ${url} ${options.issuer.certificate.sha256}`;
     const shared = this.answers.get(key);
-    if (shared !== undefined && now < shared.until) return Promise.resolve({ ...shared.staple, issuer: issuerCertificate(options.issuer) });
+    if (shared !== undefined && now < shared.until) return Promise.resolve({ ...shared.staple, issuer: options.issuer.certificate });
     const existing = this.inFlight.get(key);
     if (existing !== undefined) return existing;
     const host = hostOf(url);
     const queue = this.queueFor(host);
     if (queue.size >= (this.limits.backlogPerHost ?? DEFAULT_BACKLOG_PER_HOST)) return Promise.reject(new HostBusy(host, this.whenFree(host)));
-    const fetched = queue.add(() => this.timed(host, () => this.client.fetchStaple(clientOptions(options))).finally(() => { this.wakeOne(host); }));
+    const fetched = queue.add(() => this.timed(host, () => this.client.fetchStaple(options)).finally(() => { this.wakeOne(host); }));
     const settled = fetched.then((staple) => { this.share(key, staple, now); return staple; }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, settled);
     return settled;
@@ -135,14 +127,6 @@ export class StapleFetcher {
     }
     return queue;
   }
-}
-
-function issuerCertificate(issuer: FoundIssuer | Certificate): Certificate {
-  return issuer instanceof Certificate ? issuer : issuer.certificate;
-}
-
-function clientOptions({ issuer, ...options }: FetchRequest): FetchOptions {
-  return issuer instanceof Certificate ? { ...options, explicitIssuers: [issuer] } : { ...options, issuer };
 }
 
 function hostOf(url: string): string {

@@ -34,25 +34,27 @@ export type WriteOutcome = { readonly result: "written" | "unchanged" } | { read
  *   (the controller's cache then knows the watch event that follows for an echo).
  */
 export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody, cache: CompanionCacheView = {}): Promise<WriteOutcome> {
-  const { name, namespace } = body.metadata;
   const digest = digestOf(body);
   const { cached } = cache;
-  const behindOurWrite = cache.pending === digest;
-  if (cached !== undefined && cached.source === body.metadata.labels[LABEL.source] && !behindOurWrite) {
-    if (cached.contentSha256 === digest) return { result: "unchanged" };
-    cache.beforeApply?.(digest);
-    return apply(api, body);
-  }
-  const existing = await readSecret(api, name, namespace);
-  if (existing !== undefined) {
-    const labels = existing.metadata?.labels ?? {};
-    if (labels[LABEL.managedBy] !== FIELD_MANAGER || labels[LABEL.source] !== body.metadata.labels[LABEL.source]) {
-      return { result: "conflict", reason: "TargetConflict", message: `Secret ${namespace}/${name} exists and is not managed by ocsp-stapler for this source; it is left untouched` };
-    }
-    if (holdsAll(existing, body)) return { result: "unchanged" };
-  }
+  const fromCache = cached !== undefined && cached.source === body.metadata.labels[LABEL.source] && cache.pending !== digest;
+  const settled = fromCache ? (cached.contentSha256 === digest ? UNCHANGED : undefined) : await storedVerdict(api, body);
+  if (settled !== undefined) return settled;
   cache.beforeApply?.(digest);
   return apply(api, body);
+}
+
+const UNCHANGED: WriteOutcome = { result: "unchanged" };
+
+/** Read from the API server: a Secret of that name that is not ours for this source (TargetConflict), or ours already holding it all; undefined: apply. */
+async function storedVerdict(api: CoreV1Api, body: CompanionSecretBody): Promise<WriteOutcome | undefined> {
+  const { name, namespace } = body.metadata;
+  const existing = await readSecret(api, name, namespace);
+  if (existing === undefined) return undefined;
+  const labels = existing.metadata?.labels ?? {};
+  if (labels[LABEL.managedBy] !== FIELD_MANAGER || labels[LABEL.source] !== body.metadata.labels[LABEL.source]) {
+    return { result: "conflict", reason: "TargetConflict", message: `Secret ${namespace}/${name} exists and is not managed by ocsp-stapler for this source; it is left untouched` };
+  }
+  return holdsAll(existing, body) ? UNCHANGED : undefined;
 }
 
 async function apply(api: CoreV1Api, body: CompanionSecretBody): Promise<WriteOutcome> {
