@@ -17,4 +17,11 @@ void describe("the Event spam filter", () => {
     const allowed = Array.from({ length: 3_000 }, (_, i) => filter.allow(`secret-${String(i)}`, i)).filter(Boolean).length;
     assert.equal(allowed, 3_000);
   });
+
+  void it("forgets objects whose bucket has refilled, so its memory follows the objects with recent Events", () => {
+    const filter = new EventSpamFilter();
+    for (let i = 0; i < 5_000; i++) filter.allow(`first-${String(i)}`, 0);
+    for (let i = 0; i < 5_000; i++) filter.allow(`second-${String(i)}`, 10 * 60_000);
+    assert.equal(filter.tracked, 5_000);
+  });
 });
