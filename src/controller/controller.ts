@@ -104,6 +104,7 @@ export class Controller {
   private readonly slots: Slots;
   private readonly writers: Slots;
   private readonly events: EventRecorder;
+  private readonly fetcher: StapleFetcher;
   private dispatching: Promise<void> | undefined;
   private isSynced = false;
   private isLeading = false;
@@ -126,16 +127,17 @@ export class Controller {
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     const verificationCache = new VerificationCache();
     this.events = new EventRecorder(this.core, options.clock, options.logger, () => { this.metrics.apiWrites.inc({ kind: "event" }); });
+    this.fetcher = new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock, cache: verificationCache }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
+      this.metrics.fetches.inc({ responder: host, result });
+      this.metrics.fetchSeconds.observe({ responder: host }, seconds);
+    });
     this.reconciler = new SecretReconciler({
       secrets: this.secrets, companions: this.companions,
       ownerOf: (key) => {
         const owner = this.selection.ownerOf(key);
         return owner === undefined ? undefined : this.configs.get(owner);
       },
-      fetcher: new StapleFetcher(new OcspClient({ transport: options.transport, clock: options.clock, cache: verificationCache }), options.fetchLimits ?? DEFAULT_FETCHER_LIMITS, (host, result, seconds) => {
-        this.metrics.fetches.inc({ responder: host, result });
-        this.metrics.fetchSeconds.observe({ responder: host }, seconds);
-      }),
+      fetcher: this.fetcher,
       api: this.core, clock: options.clock, random: options.random, logger: options.logger,
       downloadIssuer: (url) => fetchCaIssuers(options.transport, url),
       verificationCache,
@@ -236,11 +238,16 @@ export class Controller {
     return undefined;
   }
 
-  /** Stops watching, lets running reconciles finish, then gives up the Lease (graceful shutdown on SIGTERM). */
+  /**
+   * Stops watching, lets running reconciles finish (fetches in flight end,
+   * fetches not sent yet are dropped), then gives up the Lease (graceful
+   * shutdown on SIGTERM).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const { reflector } of this.reflectors) reflector.stop();
     this.queue.shutDown();
+    this.fetcher.stop();
     await this.dispatching;
     this.isLeading = false;
     this.elector?.stop();

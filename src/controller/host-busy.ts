@@ -15,3 +15,16 @@ export class HostBusy extends Error {
     this.free = free;
   }
 }
+
+/**
+ * Thrown by the fetcher, once it is stopped, for a fetch that had not been
+ * sent yet: a stopping controller waits for the requests in flight, not for a
+ * backlog behind a responder that never answers (40 fetches to a silent host,
+ * 4 at a time with a 20 s timeout, held a stop for 200 s).
+ */
+export class FetcherStopped extends Error {
+  constructor(host: string) {
+    super(`fetch from ${host} not sent: the controller is stopping`);
+    this.name = "FetcherStopped";
+  }
+}

@@ -2,7 +2,7 @@ import PQueue from "p-queue";
 import { isOcspError } from "../ocsp/errors.ts";
 import type { FoundIssuer } from "../ocsp/issuer.ts";
 import type { FetchedStaple, FetchOptions, OcspClient } from "../ocsp/ocsp-client.ts";
-import { HostBusy } from "./host-busy.ts";
+import { FetcherStopped, HostBusy } from "./host-busy.ts";
 
 export interface FetcherLimits {
   /** Requests in flight to one responder host. */
@@ -47,6 +47,7 @@ export class StapleFetcher {
   private readonly client: OcspClient;
   private readonly limits: FetcherLimits;
   private readonly observe: FetchObserver;
+  private stopped = false;
 
   constructor(client: OcspClient, limits: FetcherLimits = DEFAULT_FETCHER_LIMITS, observe: FetchObserver = () => undefined) {
     this.client = client;
@@ -64,11 +65,31 @@ export class StapleFetcher {
     if (existing !== undefined) return existing;
     const host = hostOf(url);
     const queue = this.queueFor(host);
-    if (queue.size >= (this.limits.backlogPerHost ?? DEFAULT_BACKLOG_PER_HOST)) return Promise.reject(new HostBusy(host, this.whenFree(host)));
-    const fetched = queue.add(() => this.timed(host, () => this.client.fetchStaple(options)).finally(() => { this.wakeOne(host); }));
+    if (this.backlogFull(host)) return Promise.reject(new HostBusy(host, this.whenFree(host)));
+    const fetched = queue.add(() => (this.stopped ? Promise.reject(new FetcherStopped(host)) : this.timed(host, () => this.client.fetchStaple(options))).finally(() => { this.wakeOne(host); }));
     const settled = fetched.then((staple) => { this.share(key, staple, now); return staple; }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, settled);
     return settled;
+  }
+
+  /** From now on, fetches not yet sent fail with FetcherStopped (those in flight end as they will). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Undefined while a fetch from `url` would be taken now; when its host's
+   * backlog is full, a promise that resolves when it has room (the same turn
+   * HostBusy gives). Lets a caller step aside before doing the work a fetch
+   * needs (parsing the chain), not after.
+   */
+  roomFor(url: string): Promise<void> | undefined {
+    const host = hostOf(url);
+    return this.backlogFull(host) ? this.whenFree(host) : undefined;
+  }
+
+  private backlogFull(host: string): boolean {
+    return (this.queues.get(host)?.size ?? 0) >= (this.limits.backlogPerHost ?? DEFAULT_BACKLOG_PER_HOST);
   }
 
   /**
