@@ -3,6 +3,8 @@
 // the dates), for a P-256 and an RSA-2048 issuer, next to OpenSSL's raw verify
 // rate for the same key type measured in the same run (`openssl speed`).
 // Prints figures only; nothing here passes or fails.
+import * as pkijs from "pkijs";
+import { readCertificateFields } from "../src/ocsp/certificate-fields.ts";
 import { readCertificates } from "../src/ocsp/pem.ts";
 import { parseResponse } from "../src/ocsp/response-parser.ts";
 import { verifyResponse } from "../src/ocsp/verify.ts";
@@ -48,6 +50,25 @@ async function opensslVerifyRate(algorithm: string, row: RegExp): Promise<number
   return Number(match[1]);
 }
 
+/**
+ * A leaf certificate's fields read by the engine's asn1js walk, next to
+ * pkijs's typed parse of the same certificate with the two extensions it
+ * used (its peer, what the engine used before), in the same run.
+ */
+async function benchmarkCertificateParse(): Promise<void> {
+  const ca = await createRootCa({ name: "bench-certificate", key: "p256" });
+  const leaf = await ca.issue({ commonName: "bench.example", key: "p256", ocspUrl: "http://127.0.0.1:1/ocsp" });
+  const [certificate] = readCertificates(leaf.certPem, "leaf");
+  if (certificate === undefined) throw new Error("PKI produced no certificate");
+  const walk = rate(() => readCertificateFields(certificate.der));
+  const typed = rate(() => {
+    const parsed = pkijs.Certificate.fromBER(certificate.der.slice().buffer);
+    return parsed.extensions?.map((extension) => extension.parsedValue as unknown);
+  });
+  console.log(`\ncertificate fields/s (P-256 leaf, ${String(certificate.der.length)} bytes): asn1js walk ${format(walk).trim()}, pkijs typed parse ${format(typed).trim()}: ${(walk / typed).toFixed(1)}x`);
+  await ca.cleanup();
+}
+
 const format = (n: number): string => Math.round(n).toLocaleString("en-US").padStart(9);
 
 /** Measures one response shape and prints its row. */
@@ -72,6 +93,7 @@ for (const testCase of CASES) {
   await benchmarkShape(testCase, false, openssl);
   await benchmarkShape(testCase, true, openssl);
 }
+await benchmarkCertificateParse();
 console.log(`
 certs: what the response embeds: none (the usual issuer-signed shape) or the
 issuer's certificate (OpenSSL's default), which asn1js decodes in full too.

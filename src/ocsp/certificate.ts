@@ -1,12 +1,12 @@
 import { createHash, X509Certificate, type KeyObject } from "node:crypto";
-import * as pkijs from "pkijs";
-import { serialHex, toArrayBuffer } from "./bytes.ts";
+import { serialHex } from "./bytes.ts";
+import { readCertificateFields, type CertificateFields } from "./certificate-fields.ts";
 import { fail, messageOf } from "./errors.ts";
-import { OID } from "./oids.ts";
 
 /**
  * One X.509 certificate, decoded once, with exactly the facts the engine asks
- * of it. The DER is decoded by pkijs (names, key bits, extensions); signatures
+ * of it. The DER is decoded by asn1js (names, key bits, extensions: see
+ * certificate-fields.ts); signatures
  * are checked by Node's X509Certificate (OpenSSL), which handles every
  * algorithm a CA uses, PSS and Ed25519 included.
  */
@@ -30,20 +30,19 @@ export class Certificate {
   private cachedKeyHash: Uint8Array | undefined;
   private cachedSha256: string | undefined;
 
-  private constructor(der: Uint8Array, parsed: pkijs.Certificate, x509: X509Certificate, publicKey: KeyObject) {
+  private constructor(der: Uint8Array, fields: CertificateFields, x509: X509Certificate, publicKey: KeyObject) {
     this.der = der;
     this.x509 = x509;
     this.publicKey = publicKey;
-    this.subjectDer = new Uint8Array(parsed.subject.valueBeforeDecode);
-    this.issuerDer = new Uint8Array(parsed.issuer.valueBeforeDecode);
-    this.publicKeyBits = parsed.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView.slice();
-    this.serial = serialHex(parsed.serialNumber.valueBlock.valueHexView);
-    this.notBefore = parsed.notBefore.value;
-    this.notAfter = parsed.notAfter.value;
-    const access = readAuthorityInfoAccess(parsed);
-    this.ocspUrls = access.ocsp;
-    this.caIssuerUrls = access.caIssuers;
-    this.extendedKeyUsages = readExtendedKeyUsages(parsed);
+    this.subjectDer = fields.subjectDer;
+    this.issuerDer = fields.issuerDer;
+    this.publicKeyBits = fields.publicKeyBits;
+    this.serial = serialHex(fields.serialBytes);
+    this.notBefore = fields.notBefore;
+    this.notAfter = fields.notAfter;
+    this.ocspUrls = fields.ocspUrls;
+    this.caIssuerUrls = fields.caIssuerUrls;
+    this.extendedKeyUsages = fields.extendedKeyUsages;
     this.subject = x509.subject.replaceAll("\n", ", ");
   }
 
@@ -52,7 +51,7 @@ export class Certificate {
     try {
       const x509 = new X509Certificate(der);
       // Read the key now: OpenSSL defers decoding it, and a broken key must fail here, as BadCertificate.
-      return new Certificate(der, pkijs.Certificate.fromBER(toArrayBuffer(der)), x509, x509.publicKey);
+      return new Certificate(der, readCertificateFields(der), x509, x509.publicKey);
     } catch (error) {
       return fail("BadCertificate", `${label} is not a valid X.509 certificate: ${messageOf(error)}`, error);
     }
@@ -83,24 +82,4 @@ export class Certificate {
       return false;
     }
   }
-}
-
-function readAuthorityInfoAccess(cert: pkijs.Certificate): { ocsp: string[]; caIssuers: string[] } {
-  const result = { ocsp: [] as string[], caIssuers: [] as string[] };
-  const extension = cert.extensions?.find((e) => e.extnID === OID.authorityInfoAccess);
-  const parsed: unknown = extension?.parsedValue;
-  if (!(parsed instanceof pkijs.InfoAccess)) return result;
-  for (const description of parsed.accessDescriptions) {
-    // GeneralName type 6 is uniformResourceIdentifier (RFC 5280 §4.2.1.6).
-    if (description.accessLocation.type !== 6 || typeof description.accessLocation.value !== "string") continue;
-    if (description.accessMethod === OID.adOcsp) result.ocsp.push(description.accessLocation.value);
-    if (description.accessMethod === OID.adCaIssuers) result.caIssuers.push(description.accessLocation.value);
-  }
-  return result;
-}
-
-function readExtendedKeyUsages(cert: pkijs.Certificate): string[] {
-  const extension = cert.extensions?.find((e) => e.extnID === OID.extKeyUsage);
-  const parsed: unknown = extension?.parsedValue;
-  return parsed instanceof pkijs.ExtKeyUsage ? [...parsed.keyPurposes] : [];
 }
