@@ -16,7 +16,7 @@ import { createRootCa, goodEntry, type Issued } from "../test/support/pki.ts";
 import { sumSeries } from "../test/support/prometheus-text.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 import { inParallel } from "./support/in-parallel.ts";
-import { countRequests, requestsBetween, type RequestCounts } from "./scale/apiserver-requests.ts";
+import { countRequests, requestsBetween, type RequestCounts } from "../test/support/apiserver-requests.ts";
 import { CompanionWatch } from "./scale/companion-watch.ts";
 import { chartNodeOptions, startBenchController, type BenchController } from "./scale/controller-process.ts";
 import { measureFloor } from "./scale/floor.ts";

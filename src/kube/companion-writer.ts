@@ -1,11 +1,12 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import type { CompanionSecretBody } from "./companion-secret.ts";
 import { companionDigest, type CompanionSnapshot } from "./companion-snapshot.ts";
+import { alreadyExists, createOnly } from "./create-only.ts";
 import { FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
 import { writeRefusal } from "./write-refusal.ts";
 import type { WriteRefusalReason } from "../staple/reasons.ts";
 
-/** What the controller's cache knows of a companion about to be written (all optional: a bare call reads the Secret). */
+/** What the controller's cache knows of a companion about to be written (all optional: a bare call creates it first). */
 export interface CompanionCacheView {
   /** The companion as cached, if it is. */
   readonly cached?: CompanionSnapshot | undefined;
@@ -25,17 +26,24 @@ export type WriteOutcome = { readonly result: "written" | "unchanged" } | { read
  *   request is sent: restarts and resyncs cause no writes.
  * - `cache` is what the controller's cache knows of the companion. The cache
  *   holds only Secrets labelled as ours, so a cached companion is ours and
- *   its digest says whether the write would change anything: no GET. A
- *   companion not in the cache (a new one, or one the watch has not brought
- *   yet) is read first, since a Secret of that name may be someone else's;
- *   so is one we applied with this very content whose echo has not come
- *   back (the cache is behind our own write: the apply would change nothing).
+ *   its digest says whether the write would change anything: no GET.
+ * - A companion neither cached nor just written by us is most likely new (a
+ *   cold start writes thousands): it is created first, by one request that
+ *   cannot touch an existing Secret (create-only.ts). Only when a Secret of
+ *   that name exists is it read, since it may be someone else's, immutable,
+ *   or ours not brought by the watch yet; so is a cached one of another
+ *   source, and one we applied with this very content whose echo has not
+ *   come back (the cache is behind our own write: the apply would change nothing).
  * - `cache.beforeApply` is told the digest of what is about to be applied
  *   (the controller's cache then knows the watch event that follows for an echo).
  */
 export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody, cache: CompanionCacheView = {}): Promise<WriteOutcome> {
   const digest = digestOf(body);
   const { cached } = cache;
+  if (cached === undefined && cache.pending === undefined) {
+    const created = await createFirst(api, body, digest, cache);
+    if (created !== undefined) return created;
+  }
   const fromCache = cached !== undefined && cached.source === body.metadata.labels[LABEL.source] && cache.pending !== digest;
   const settled = fromCache ? (cached.contentSha256 === digest ? UNCHANGED : undefined) : await storedVerdict(api, body);
   if (settled !== undefined) return settled;
@@ -44,6 +52,24 @@ export async function writeCompanion(api: CoreV1Api, body: CompanionSecretBody, 
 }
 
 const UNCHANGED: WriteOutcome = { result: "unchanged" };
+
+/**
+ * Creates the companion if no Secret has its name; undefined when one has
+ * (nothing was written): then it is decided like any other. The digest
+ * announced for the create stays announced after a 409: the companion
+ * exists, so its next write skips the create, and should its watch event
+ * carry exactly this content, it is rightly taken for an echo (a write of
+ * it would change nothing).
+ */
+async function createFirst(api: CoreV1Api, body: CompanionSecretBody, digest: string, cache: CompanionCacheView): Promise<WriteOutcome | undefined> {
+  cache.beforeApply?.(digest);
+  try {
+    return await apply(api, createOnly(body));
+  } catch (error) {
+    if (alreadyExists(error)) return undefined;
+    throw error;
+  }
+}
 
 /** Read from the API server: a Secret of that name that is not ours for this source (TargetConflict), or ours already holding it all; undefined: apply. */
 async function storedVerdict(api: CoreV1Api, body: CompanionSecretBody): Promise<WriteOutcome | undefined> {

@@ -1,18 +1,21 @@
 // Writing companion Secrets on a real kube-apiserver: server-side apply with our
 // field manager, DESIGN.md's labels and annotations, an owner reference to the TLS
-// Secret, the exact verified bytes; no request when nothing changed (and, with the
-// companion in the controller's cache, not even a GET); a foreign Secret of the
-// same name left untouched.
+// Secret, the exact verified bytes; a new companion created by one create-only apply
+// and no GET, and applied later like any other; no request when nothing changed (and,
+// with the companion in the controller's cache, not even a GET); a foreign Secret of
+// the same name left untouched, an immutable one refused.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { readCertificates } from "../../src/ocsp/pem.ts";
 import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import { verifyResponse } from "../../src/ocsp/verify.ts";
 import { companionSecret, type SourceSecret, type StapleToWrite } from "../../src/kube/companion-secret.ts";
 import { toCompanionSnapshot } from "../../src/kube/companion-snapshot.ts";
 import { writeCompanion } from "../../src/kube/companion-writer.ts";
+import { FIELD_MANAGER } from "../../src/kube/metadata-keys.ts";
 import { startControlPlane, type ControlPlane } from "../control-plane/control-plane.ts";
+import { countRequests, requestsBetween } from "../support/apiserver-requests.ts";
 import { makeOfflineResponse } from "../support/offline-response.ts";
 import { createRootCa, goodEntry, type Issued, type TestCa } from "../support/pki.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -76,6 +79,78 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     assert.deepEqual(stored.metadata.managedFields?.map((entry) => [entry.manager, entry.operation]), [["ocsp-stapler", "Apply"]]);
   });
 
+  void it("a first write of new companions: one apply each, and not one GET", async () => {
+    const sources = await Promise.all(Array.from({ length: 20 }, (_, i) => tlsSecret(`fresh-${i}-tls`)));
+    const staple = toWrite(await verifiedStaple());
+    const before = await countRequests(plane);
+    const outcomes = await Promise.all(sources.map((source) => writeCompanion(api, companionSecret(source, TARGET, staple))));
+    const seen = requestsBetween(before, await countRequests(plane));
+    assert.deepEqual(outcomes.map((outcome) => outcome.result), sources.map(() => "written"));
+    assert.deepEqual([seen.secretGets, seen.secretWrites], [0, sources.length], "Secret GETs and writes the API server saw");
+    const stored = await api.readNamespacedSecret({ name: "fresh-0-tls-ocsp", namespace: NS });
+    assert.deepEqual(stored.metadata?.managedFields?.map((entry) => [entry.manager, entry.operation]), [["ocsp-stapler", "Apply"]]);
+  });
+
+  void it("a companion created that way is applied later like any other: keys, labels and annotations dropped go, nothing stays behind", async () => {
+    const source = await tlsSecret("moved-tls");
+    const first = await verifiedStaple();
+    assert.deepEqual(await writeCompanion(api, companionSecret(source, TARGET, toWrite(first))), { result: "written" });
+    // The StapleConfig's target changed: one key instead of two, another label, no annotation of its own.
+    const narrower = { nameSuffix: "-ocsp", keys: ["tls.ocsp"], labels: { tier: "edge" } };
+    const second = await laterStaple(first);
+    assert.deepEqual(await writeCompanion(api, companionSecret(source, narrower, toWrite(second))), { result: "written" });
+    const stored = await api.readNamespacedSecret({ name: "moved-tls-ocsp", namespace: NS });
+    assert.deepEqual(Object.keys(stored.data ?? {}), ["tls.ocsp"]);
+    assert.deepEqual(Buffer.from(stored.data?.["tls.ocsp"] ?? "", "base64"), Buffer.from(second.der));
+    assert.ok(stored.metadata);
+    assert.deepEqual(stored.metadata.labels, { tier: "edge", "app.kubernetes.io/managed-by": "ocsp-stapler", "ocsp-stapler.io/source": "moved-tls" });
+    assert.equal(stored.metadata.annotations?.note, undefined);
+    assert.equal(stored.metadata.annotations?.["ocsp-stapler.io/this-update"], second.thisUpdate.toISOString());
+    assert.deepEqual(stored.metadata.managedFields?.map((entry) => [entry.manager, entry.operation]), [["ocsp-stapler", "Apply"]]);
+  });
+
+  void it("why the create is an apply, not a POST: fields a POST created outlive the apply that drops them", async () => {
+    const source = await tlsSecret("posted-tls");
+    const first = await verifiedStaple();
+    const body = companionSecret(source, TARGET, toWrite(first));
+    await api.createNamespacedSecret({ namespace: NS, body: structuredClone(body) as V1Secret, fieldManager: FIELD_MANAGER });
+    const narrower = { nameSuffix: "-ocsp", keys: ["tls.ocsp"] };
+    assert.deepEqual(await writeCompanion(api, companionSecret(source, narrower, toWrite(await laterStaple(first)))), { result: "written" });
+    const stored = await api.readNamespacedSecret({ name: "posted-tls-ocsp", namespace: NS });
+    // Still there, owned by the POST's Update entry; a create-only apply (above) leaves no such entry.
+    assert.deepEqual(Object.keys(stored.data ?? {}).sort(), ["tls.crt.ocsp", "tls.ocsp"]);
+    assert.ok(stored.metadata);
+    assert.equal(stored.metadata.labels?.team, "web");
+    assert.deepEqual(stored.metadata.managedFields?.map((entry) => [entry.manager, entry.operation]).sort(), [["ocsp-stapler", "Apply"], ["ocsp-stapler", "Update"]]);
+  });
+
+  void it("our own companion the cache has not brought yet is updated: the create finds it, it is read, then applied", async () => {
+    const source = await tlsSecret("lagging-tls");
+    const first = await verifiedStaple();
+    await writeCompanion(api, companionSecret(source, TARGET, toWrite(first)));
+    const uid = (await api.readNamespacedSecret({ name: "lagging-tls-ocsp", namespace: NS })).metadata?.uid;
+    const newer = companionSecret(source, TARGET, toWrite(await laterStaple(first)));
+    const before = await countRequests(plane);
+    assert.deepEqual(await writeCompanion(api, newer), { result: "written" });
+    const seen = requestsBetween(before, await countRequests(plane));
+    // The refused create, the GET, the apply.
+    assert.deepEqual([seen.secretWrites, seen.secretGets], [2, 1]);
+    const stored = await api.readNamespacedSecret({ name: "lagging-tls-ocsp", namespace: NS });
+    assert.equal(stored.metadata?.uid, uid);
+    assert.equal(stored.metadata?.annotations?.["ocsp-stapler.io/this-update"], newer.metadata.annotations["ocsp-stapler.io/this-update"]);
+    assert.deepEqual(stored.metadata?.ownerReferences?.map((owner) => owner.uid), [source.uid]);
+  });
+
+  void it("the same staple again before our write's echo: read, not created again", async () => {
+    const source = await tlsSecret("echo-tls");
+    const body = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
+    let announced: string | undefined;
+    await writeCompanion(api, body, { beforeApply: (digest) => { announced = digest; } });
+    assert.ok(announced);
+    const readOnly = new Proxy(api, { get: (target, name) => (name === "patchNamespacedSecret" ? () => { throw new Error("no write was expected"); } : Reflect.get(target, name) as unknown) });
+    assert.deepEqual(await writeCompanion(readOnly, body, { pending: announced }), { result: "unchanged" });
+  });
+
   void it("sends nothing when the stored Secret already holds the same staple", async () => {
     const source = await tlsSecret("same-tls");
     const body = companionSecret(source, TARGET, toWrite(await verifiedStaple()));
@@ -122,5 +197,18 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     assert.equal(outcome.result, "conflict");
     const stored = await api.readNamespacedSecret({ name: "taken-tls-ocsp", namespace: NS });
     assert.deepEqual(stored.data, { mine: Buffer.from("keep me").toString("base64") });
+    assert.deepEqual(stored.metadata?.managedFields?.map((entry) => entry.operation), ["Update"]);
+  });
+
+  void it("an immutable Secret of ours under that name: WriteRefused, the Secret untouched", async () => {
+    const source = await tlsSecret("frozen-tls");
+    const labels = { "app.kubernetes.io/managed-by": "ocsp-stapler", "ocsp-stapler.io/source": "frozen-tls" };
+    const old = { "tls.ocsp": Buffer.from("old staple").toString("base64") };
+    await api.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "frozen-tls-ocsp", labels }, type: "Opaque", immutable: true, data: old } });
+    const outcome = await writeCompanion(api, companionSecret(source, TARGET, toWrite(await verifiedStaple())));
+    assert.ok(outcome.result === "conflict");
+    assert.equal(outcome.reason, "WriteRefused");
+    assert.match(outcome.message, /immutable/);
+    assert.deepEqual((await api.readNamespacedSecret({ name: "frozen-tls-ocsp", namespace: NS })).data, old);
   });
 });

@@ -4,7 +4,8 @@
 // in its StapleConfig's status with its code and gets no companion; the good Secrets
 // beside them are all stapled, one companion each; of 20 overlapping StapleConfigs
 // over 1,000 Secrets the oldest selecting one owns each Secret and the others report
-// Conflict; nothing is fetched in a loop, and the heap stays bounded.
+// Conflict, each companion written by one request and none read; nothing is fetched
+// in a loop, and the heap stays bounded.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +15,7 @@ import { Controller } from "../../src/controller/controller.ts";
 import { MAX_CHAIN_CERTIFICATES } from "../../src/ocsp/chain.ts";
 import { systemClock } from "../../src/ocsp/clock.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
+import { countRequests, requestsBetween } from "../support/apiserver-requests.ts";
 import { heapAfterGc, inParallel, mib } from "../support/heap.ts";
 import { conditionOf, eventually, KubeEnv, type ConfigStatus } from "../support/kube-env.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
@@ -176,7 +178,7 @@ void describe("fault: bad input in the cluster", { timeout: 20 * 60_000 }, () =>
     assert.deepEqual([...logs.found], [], "key material in the logs");
   });
 
-  void it("20 overlapping StapleConfigs over 1,000 Secrets: the oldest selecting config owns each, one companion each", async () => {
+  void it("20 overlapping StapleConfigs over 1,000 Secrets: the oldest selecting config owns each, one companion each, one write and no GET each", async () => {
     // Ages one second apart at least (creationTimestamp has whole seconds); names sort the other way.
     for (const config of [OLDEST, SECOND]) {
       await env.applyConfig(config.name, { secretSelector: selectorOf(config), target: { nameSuffix: `-${config.name}` } });
@@ -186,10 +188,14 @@ void describe("fault: bad input in the cluster", { timeout: 20 * 60_000 }, () =>
     }
     for (const config of YOUNGER) await env.applyConfig(config.name, { secretSelector: selectorOf(config), target: { nameSuffix: `-${config.name}` } });
     const started = performance.now();
+    const before = await countRequests(env.plane);
     await inParallel(Array.from({ length: FLEET }, (_, i) => i), 16, (i) => create(tlsSecret(fleetName(i), { fleet: "true", shard: String(shardOf(i)) }, (pool[i % FLEET_CERTIFICATES]?.certPem ?? "") + rig.ca.certPem)));
     const half = FLEET / 2;
     await unhurried("the fleet stapled", async () => ((await env.statusOf(OLDEST.name))?.stapled === half && (await env.statusOf(SECOND.name))?.stapled === half ? true : undefined), 300);
     const seconds = (performance.now() - started) / 1000;
+    // A cold start: each new companion costs one write (a create-only apply) and no GET; the other writes are the fleet's own creates.
+    const seen = requestsBetween(before, await countRequests(env.plane));
+    assert.deepEqual([seen.secretGets, seen.secretWrites - FLEET], [0, FLEET], "Secret GETs and companion writes the API server saw");
     const companions = (await env.core.listNamespacedSecret({ namespace: NS, labelSelector: "app.kubernetes.io/managed-by=ocsp-stapler" })).items
       .filter((secret) => secret.metadata?.labels?.["ocsp-stapler.io/source"]?.startsWith("fleet-") === true);
     const bySource = Map.groupBy(companions, (secret) => secret.metadata?.labels?.["ocsp-stapler.io/source"] ?? "");

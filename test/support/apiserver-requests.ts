@@ -1,6 +1,6 @@
 import { Agent, request } from "undici";
-import type { ControlPlane } from "../../test/control-plane/control-plane.ts";
-import { sumSeries } from "../../test/support/prometheus-text.ts";
+import type { ControlPlane } from "../control-plane/control-plane.ts";
+import { sumSeries } from "./prometheus-text.ts";
 
 const MUTATING = ["POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"];
 
@@ -19,9 +19,9 @@ export interface RequestCounts {
 
 /**
  * Reads kube-apiserver's own `apiserver_request_total` (its /metrics, as the
- * admin): what reached the server, whoever sent it. The bench takes the
- * difference between two readings around each phase, so its own requests
- * (set-up, the floor) fall outside the controller's figures.
+ * admin): what reached the server, whoever sent it. The scale bench and the
+ * tests take the difference between two readings around what they measure,
+ * so their own requests (set-up, the floor) fall outside the figures.
  */
 export async function countRequests(plane: ControlPlane): Promise<RequestCounts> {
   const dispatcher = new Agent({ connect: { ca: plane.caPem } });
