@@ -79,6 +79,12 @@ export class SecretReconciler {
   private readonly deps: ReconcilerDependencies;
   /** An unchanged tls.crt is parsed, and its issuer found, once per burst of reconciles. */
   private readonly chains = new ChainCache();
+  /**
+   * The responder URL read from the leaf of a Secret turned away before
+   * parsing, until it gets its turn: in a cold start a woken Secret can find
+   * the room taken again, and each look cost a certificate decode.
+   */
+  private readonly waitingFor = new WeakMap<TlsSecret, string>();
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
@@ -142,8 +148,11 @@ export class SecretReconciler {
     const stored = store.stored;
     const stapleInPlaceFor = stored?.data[config.target.keys[0] ?? ""] === undefined ? undefined : stored.certificateSha256;
     if (!fetchLikely({ leafSha256: sha256Hex(leaf), stapleInPlaceFor, nextCheckAt: previous?.nextCheckAt, now })) return undefined;
-    const url = config.responder.urlOverride === "" ? ocspUrlHint(leaf) : config.responder.urlOverride;
-    return url === undefined ? undefined : this.deps.fetcher.roomFor(url);
+    const url = config.responder.urlOverride === "" ? (this.waitingFor.get(secret) ?? ocspUrlHint(leaf)) : config.responder.urlOverride;
+    const room = url === undefined ? undefined : this.deps.fetcher.roomFor(url);
+    if (room === undefined || url === undefined) this.waitingFor.delete(secret);
+    else this.waitingFor.set(secret, url);
+    return room;
   }
 
   private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {
