@@ -162,14 +162,15 @@ export class Controller {
 
   /**
    * Resolves once every item queued so far has been processed and none is
-   * running, and the Events recorded meanwhile are written (refreshes and
+   * running, the status batches gathered meanwhile (STATUS_BATCH_MS) have
+   * run, and the Events recorded meanwhile are written (refreshes and
    * retries set for later do not count). A test awaits it before asserting
    * that something did not happen ("a restart rewrites nothing"), so it can
    * never pass before the controller has looked at everything. Meaningful
    * while working: a standby replica's queue only fills.
    */
   async whenIdle(): Promise<void> {
-    await this.queue.whenIdle();
+    await this.queue.whenIdle(STATUS_BATCH_MS);
     await this.events.whenWritten();
   }
 

@@ -62,6 +62,7 @@ export interface PlanFacts {
   /** What the last reconcile of this Secret left (status entry and schedule). */
   readonly previous: SecretState | undefined;
   readonly now: Date;
+  /** The jitter of retry backoffs (a refresh's is the staple's own: refreshJitter). */
   readonly random: Random;
 }
 
@@ -200,7 +201,7 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   if (owned === undefined) return { actions: [], next: done("forget", touched) };
   if (invalid !== undefined) return invalidLeaf(owned, invalid);
   const sameBasis = previous?.basis === owned.basis ? previous : undefined;
-  const due = dueAt(sameBasis, owned, now, facts.random);
+  const due = dueAt(sameBasis, owned, now);
   if (due !== undefined && due > now) {
     return { actions: [], next: finish({ state: { ...(sameBasis ?? restartState(owned)), nextCheckAt: due, basis: owned.basis }, events: [], recheckAt: due, touchedConfigs: touched }) };
   }
@@ -387,12 +388,12 @@ function currentStaple(stored: StapleInPlace | undefined): CurrentStaple | undef
  * schedule (a restart, a new certificate, an edited config), a valid staple
  * in place sets it, so nothing is refetched early; otherwise it is due now.
  */
-function dueAt(state: SecretState | undefined, owned: Owned, now: Date, random: Random): Date | undefined {
+function dueAt(state: SecretState | undefined, owned: Owned, now: Date): Date | undefined {
   const { current } = owned;
   const stapleLost = state?.staple !== undefined && (current === undefined || current.usableUntil <= now);
   if (state?.nextCheckAt !== undefined && !stapleLost) return state.nextCheckAt;
   if (current === undefined || current.certificateSha256 !== owned.leafSha256 || current.usableUntil <= now) return undefined;
-  return refreshAt(current, current.thisUpdate, owned.config.policy, random);
+  return refreshAt(current, current.thisUpdate, owned.config.policy);
 }
 
 /** The entry of a Secret whose staple in place is still good, before any fetch (after a restart). */

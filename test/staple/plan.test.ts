@@ -10,6 +10,8 @@ import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import type { FetchOutcome } from "../../src/staple/decide.ts";
 import { planReconcile, type ChainFacts, type Done, type OwnerFacts, type PlanFacts, type Progress, type StapleInPlace, type WriteResult } from "../../src/staple/plan.ts";
 import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
+import { refreshJitter } from "../../src/staple/refresh-jitter.ts";
+import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
 import type { SecretState } from "../../src/staple/secret-state.ts";
 
 const HOUR = 3_600_000;
@@ -40,6 +42,8 @@ interface Scenario {
   readonly inPlaceKeys?: readonly string[];
   readonly immutable?: boolean;
   readonly deleted?: boolean;
+  /** The retry jitter's source; 0.5 unless given. */
+  readonly random?: () => number;
 }
 
 function facts(scenario: Scenario): PlanFacts {
@@ -49,7 +53,7 @@ function facts(scenario: Scenario): PlanFacts {
     owner: owner === undefined ? undefined : { config: owner, chain: scenario.chain ?? validLeaf, stored: scenario.stored },
     previous: scenario.previous,
     now: NOW,
-    random: () => 0.5,
+    random: scenario.random ?? (() => 0.5),
   };
 }
 
@@ -111,21 +115,27 @@ interface Expect {
 }
 
 const SECONDS = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+/** Half the window after thisUpdate, less the staple's own share of the 10% jitter (drawn from LEAF and thisUpdate). */
+function halfLessJitter(thisUpdateHours: number, usableForHours: number): Date {
+  const thisUpdate = at(thisUpdateHours);
+  const delay = usableForHours * HOUR * 0.5;
+  return new Date(thisUpdate.getTime() + delay - refreshJitter(LEAF, thisUpdate) * JITTER_SHARE * delay);
+}
 
 const CASES: [string, Scenario, Script, Expect][] = [
   // Writes (DESIGN.md, "Rules that hold for every write").
-  ["first staple: fetched, written, a Stapled Event, refreshed at half its window less jitter",
+  ["first staple: fetched, written, a Stapled Event, refreshed at half its window less its jitter",
     {}, { fetch: good(), write: { result: "written" } },
-    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: halfLessJitter(0, 96) }],
   ["a revoked certificate is stapled as revoked, with a Revoked Event",
     {}, { fetch: { kind: "verified", response: response(0, 96, { kind: "revoked", revokedAt: at(-1) }) }, write: { result: "written" } },
-    { steps: ["fetch", "write"], events: ["Revoked"], state: { certStatus: "Revoked", failures: 0 }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: ["Revoked"], state: { certStatus: "Revoked", failures: 0 }, recheckAt: halfLessJitter(0, 96) }],
   ["a routine refresh writes and records no Event (Events mark transitions)",
     { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "written" } },
-    { steps: ["fetch", "write"], events: [], state: { thisUpdate: NOW, failures: 0 }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: [], state: { thisUpdate: NOW, failures: 0 }, recheckAt: halfLessJitter(0, 96) }],
   ["an answer identical to the staple in place: nothing written, no Event",
     { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "unchanged" } },
-    { steps: ["fetch", "write"], events: [], state: { failures: 0 }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: [], state: { failures: 0 }, recheckAt: halfLessJitter(0, 96) }],
   ["a recovery after failures is an Event again",
     { stored: inPlace(-48, 96), previous: stapledEntry({ failures: 2, error: { code: "ResponderTimeout", message: "" } }) }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0, error: undefined } }],
@@ -183,19 +193,19 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["a write refused because the TLS Secret changed meanwhile: looked at again in a second, the staple in place still described",
     { owner: inPlaceOwner, stored: inPlace(-48, 96), previous: stapledEntry({ staple: "web-tls" }) }, { fetch: good(), write: { result: "stale" } },
     { steps: ["fetch", "write"], events: [], state: { staple: "web-tls", failures: 0 }, recheckAt: SECONDS(1) }],
-  // Schedule (a 95 h window: half less half the 10% jitter is 45.125 h).
+  // Schedule: a staple in place sets it, at half its window less its own jitter, the same in every process.
   ["a refresh not due yet: no fetch, the schedule holds",
     { stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAt: at(40) }) }, {},
     { steps: [], events: [], state: { nextCheckAt: at(40), staple: "web-tls-ocsp" }, recheckAt: at(40) }],
   ["a restart with a valid staple in place: no fetch, the refresh scheduled from the staple",
     { stored: inPlace(-1, 95) }, {},
-    { steps: [], events: [], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: at(-1 + 45.125) }],
+    { steps: [], events: [], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: halfLessJitter(-1, 95) }],
   ["a restart with a staple that no longer verifies: fetched at once",
     { stored: unusable() }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0 } }],
   ["an edited config (new generation) with a valid staple: rescheduled from the staple, not refetched",
     { stored: inPlace(-1, 95), previous: stapledEntry({ basis: `${LEAF} config-uid 0`, nextCheckAt: at(-1) }) }, {},
-    { steps: [], events: [], state: { basis: BASIS }, recheckAt: at(-1 + 45.125) }],
+    { steps: [], events: [], state: { basis: BASIS }, recheckAt: halfLessJitter(-1, 95) }],
   ["our staple was deleted by someone: the Secret is still there, so it is written again",
     { previous: stapledEntry({ nextCheckAt: at(40) }) }, { exists: true, fetch: good(), write: { result: "written" } },
     { steps: ["checkExists", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp" } }],
@@ -266,6 +276,13 @@ void describe("the reconcile plan (facts, staple in place, fetch outcome, config
   void it("the status entry names the touched configs: the one the Secret belonged to and its owner now", () => {
     const { done } = drive({ owner: { ...companionOwner, key: "ns/new" }, stored: inPlace(-1, 95), previous: stapledEntry({ config: "ns/all", nextCheckAt: at(40) }) });
     assert.deepEqual([...done.touchedConfigs].sort(), ["ns/all", "ns/new"]);
+  });
+
+  void it("a restart schedules the refresh where the write had, whatever the random source (the status is not rewritten)", () => {
+    const written = drive({ random: () => 0.1 }, { fetch: good(), write: { result: "written" } });
+    const restarted = drive({ stored: inPlace(0, 96), random: () => 0.9 });
+    assert.ok(written.done.recheckAt !== undefined);
+    assert.deepEqual(restarted.done.recheckAt, written.done.recheckAt);
   });
 
   void it("is pure: the same facts give the same plan", () => {
