@@ -6,6 +6,7 @@ import type { EventReason, WriteRefusalReason } from "./reasons.ts";
 import type { Random, RefreshPolicy } from "./refresh-policy.ts";
 import { refreshAt, retryDelayMs } from "./refresh-schedule.ts";
 import { retryDelayFor } from "./retry-delay.ts";
+import { scheduleBasis } from "./schedule-basis.ts";
 import type { SecretState } from "./secret-state.ts";
 
 /**
@@ -163,7 +164,7 @@ interface Owned {
   readonly leafSha256: string;
   readonly stored: StapleInPlace | undefined;
   readonly current: CurrentStaple | undefined;
-  /** What the schedule is computed from: the certificate and the config's spec. */
+  /** What the schedule is computed from: the certificate and the config's spec (scheduleBasis). */
   readonly basis: string;
   readonly touched: readonly string[];
 }
@@ -173,7 +174,7 @@ function ownedFacts(facts: PlanFacts): Owned | undefined {
   if (secret === undefined || owner === undefined || owner.chain.kind !== "read") return undefined;
   return {
     facts, name: secret.name, config: owner.config, leafSha256: owner.chain.leafSha256, stored: owner.stored,
-    current: currentStaple(owner.stored), basis: `${owner.chain.leafSha256} ${owner.config.uid} ${owner.config.generation}`,
+    current: currentStaple(owner.stored), basis: scheduleBasis(owner.chain.leafSha256, owner.config.uid, owner.config.generation),
     touched: touchedConfigs(facts),
   };
 }

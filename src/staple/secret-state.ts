@@ -20,7 +20,8 @@ export interface SecretState {
   /**
    * What the schedule was computed from: the certificate and the config's
    * spec. While it is unchanged, unrelated events never cause an early fetch
-   * (backoff holds); when it changes, the Secret is looked at afresh.
+   * (backoff holds); when it changes, the Secret is looked at afresh. A short
+   * digest (scheduleBasis), as one is kept per Secret.
    */
   readonly basis?: string;
   /** A StapleExpiring Event was sent during the current failure streak. */

@@ -12,6 +12,7 @@ import { planReconcile, type ChainFacts, type Done, type OwnerFacts, type PlanFa
 import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
 import { refreshJitter } from "../../src/staple/refresh-jitter.ts";
 import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
+import { scheduleBasis } from "../../src/staple/schedule-basis.ts";
 import type { SecretState } from "../../src/staple/secret-state.ts";
 
 const HOUR = 3_600_000;
@@ -19,7 +20,7 @@ const NOW = new Date("2026-11-25T12:00:00Z");
 const at = (hours: number) => new Date(NOW.getTime() + hours * HOUR);
 const LEAF = "sha256-of-the-leaf";
 const OLD_LEAF = "sha256-of-the-previous-leaf";
-const BASIS = `${LEAF} config-uid 1`;
+const BASIS = scheduleBasis(LEAF, "config-uid", 1);
 
 function response(thisUpdateHours: number, usableForHours: number, status: CertStatus = { kind: "good" }): VerifiedResponse {
   return {
@@ -169,16 +170,16 @@ const CASES: [string, Scenario, Script, Expect][] = [
     { steps: ["fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 }, recheckAt: SECONDS(7.5) }],
   // Rotation.
   ["Companion rotation: the new certificate's staple replaces the old one's in one write",
-    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: `${OLD_LEAF} config-uid 1`, nextCheckAt: at(40) }) }, { fetch: good(), write: { result: "written" } },
+    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: scheduleBasis(OLD_LEAF, "config-uid", 1), nextCheckAt: at(40) }) }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { basis: BASIS, failures: 0 } }],
   ["Companion rotation the responder cannot answer yet: the old certificate's staple is withdrawn",
-    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: `${OLD_LEAF} config-uid 1`, nextCheckAt: at(40) }) }, { fetch: failed() },
+    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: scheduleBasis(OLD_LEAF, "config-uid", 1), nextCheckAt: at(40) }) }, { fetch: failed() },
     { steps: ["fetch", "removeStaple"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 } }],
   ["InPlace rotation: the old staple goes before the fetch (Envoy refuses a mismatched one), then the new one is written",
-    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: `${OLD_LEAF} config-uid 1` }) }, { fetch: good(), write: { result: "written" } },
+    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: scheduleBasis(OLD_LEAF, "config-uid", 1) }) }, { fetch: good(), write: { result: "written" } },
     { steps: ["removeStaple", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls", failures: 0 } }],
   ["InPlace rotation the responder cannot answer: removed before the fetch, nothing removed after it",
-    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: `${OLD_LEAF} config-uid 1` }) }, { fetch: failed() },
+    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: scheduleBasis(OLD_LEAF, "config-uid", 1) }) }, { fetch: failed() },
     { steps: ["removeStaple", "fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 } }],
   // Write outcomes.
   ["a foreign Secret under the companion's name: TargetConflict, never overwritten, retried with backoff",
@@ -204,7 +205,7 @@ const CASES: [string, Scenario, Script, Expect][] = [
     { stored: unusable() }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0 } }],
   ["an edited config (new generation) with a valid staple: rescheduled from the staple, not refetched",
-    { stored: inPlace(-1, 95), previous: stapledEntry({ basis: `${LEAF} config-uid 0`, nextCheckAt: at(-1) }) }, {},
+    { stored: inPlace(-1, 95), previous: stapledEntry({ basis: scheduleBasis(LEAF, "config-uid", 0), nextCheckAt: at(-1) }) }, {},
     { steps: [], events: [], state: { basis: BASIS }, recheckAt: halfLessJitter(-1, 95) }],
   ["our staple was deleted by someone: the Secret is still there, so it is written again",
     { previous: stapledEntry({ nextCheckAt: at(40) }) }, { exists: true, fetch: good(), write: { result: "written" } },
