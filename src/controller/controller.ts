@@ -21,7 +21,7 @@ import type { SecretState } from "../staple/secret-state.ts";
 import { SelectionIndex, selectionChanged } from "./selection-index.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
-import { Metrics } from "../observe/metrics.ts";
+import { Metrics, type StapleSample } from "../observe/metrics.ts";
 import { Slots } from "./slots.ts";
 import { ErrorBackoff } from "./error-backoff.ts";
 import { secretItem, statusItem, workItemId, type WorkItem } from "./work-item.ts";
@@ -257,13 +257,13 @@ export class Controller {
   }
 
   /** The staples in place, for the metrics, read when Prometheus scrapes. */
-  private *staples(): Iterable<{ namespace: string; secret: string; config: string; certStatus: string; nextUpdate?: Date; nextRefresh?: Date }> {
+  private *staples(): Iterable<StapleSample> {
     for (const [key, state] of this.reconciler.states) {
       yield {
         namespace: key.split("/")[0] ?? "", secret: state.name, config: state.config,
         certStatus: state.staple === undefined ? "none" : (state.certStatus ?? "unknown").toLowerCase(),
-        ...(state.nextUpdate === undefined ? {} : { nextUpdate: state.nextUpdate }),
-        ...(state.nextCheckAt === undefined ? {} : { nextRefresh: state.nextCheckAt }),
+        ...(state.nextUpdateMs === undefined ? {} : { nextUpdateMs: state.nextUpdateMs }),
+        ...(state.nextCheckAtMs === undefined ? {} : { nextRefreshMs: state.nextCheckAtMs }),
       };
     }
   }
