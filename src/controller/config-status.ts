@@ -47,7 +47,7 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
   const stapled = owned.filter((state) => state.staple !== undefined).length;
   const firstProblem = failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : undefined);
   let nextRefresh = Number.POSITIVE_INFINITY;
-  for (const state of owned) if (state.nextCheckAt !== undefined) nextRefresh = Math.min(nextRefresh, state.nextCheckAt.getTime());
+  for (const state of owned) if (state.nextCheckAtMs !== undefined) nextRefresh = Math.min(nextRefresh, state.nextCheckAtMs);
   const ready = stapled === owned.length && conflicts.length === 0;
   const conditions: Condition[] = [
     condition("Ready", ready, ready ? (owned.length === 0 ? "NothingSelected" : "AllStapled") : (firstProblem ?? "Pending"),
@@ -62,7 +62,7 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
     stapled,
     revoked: owned.filter((state) => state.certStatus === "Revoked").length,
     failing: failingStates.length,
-    ...(nextRefresh === Number.POSITIVE_INFINITY ? {} : { nextRefresh: rfc3339(new Date(nextRefresh)) }),
+    ...(nextRefresh === Number.POSITIVE_INFINITY ? {} : { nextRefresh: rfc3339(nextRefresh) }),
     secrets: listedEntries(owned, conflicts),
   };
 }
@@ -106,25 +106,26 @@ function condition(type: Condition["type"], isTrue: boolean, reason: ConditionRe
 function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unknown, now: Date): string {
   const conditions = (previous as { conditions?: unknown } | undefined)?.conditions;
   const before = Array.isArray(conditions) ? (conditions as Partial<Condition>[]).find((candidate) => candidate.type === entry.type) : undefined;
-  return before?.status === entry.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : rfc3339(now);
+  return before?.status === entry.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : rfc3339(now.getTime());
 }
 
 function entryOf(state: SecretState): SecretStatusEntry {
-  const { name, serial, certStatus, thisUpdate, nextUpdate, nextCheckAt, staple, error } = state;
+  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, nextCheckAtMs, staple, error } = state;
   return {
     name,
     ...(serial === undefined ? {} : { serial }),
     ...(certStatus === undefined ? {} : { certStatus }),
-    ...(thisUpdate === undefined ? {} : { thisUpdate: rfc3339(thisUpdate) }),
-    ...(nextUpdate === undefined ? {} : { nextUpdate: rfc3339(nextUpdate) }),
-    ...(nextCheckAt === undefined ? {} : { nextRefresh: rfc3339(nextCheckAt) }),
+    ...(thisUpdateMs === undefined ? {} : { thisUpdate: rfc3339(thisUpdateMs) }),
+    ...(nextUpdateMs === undefined ? {} : { nextUpdate: rfc3339(nextUpdateMs) }),
+    ...(nextCheckAtMs === undefined ? {} : { nextRefresh: rfc3339(nextCheckAtMs) }),
     ...(staple === undefined ? {} : { staple }),
     ...(error === undefined ? {} : { error }),
   };
 }
 
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+/** Epoch milliseconds as RFC 3339, without fractions. */
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Whether `status` says something `previous` does not (key order ignored). */

@@ -21,7 +21,7 @@ import type { SecretState } from "../staple/secret-state.ts";
 import { SelectionIndex, selectionChanged } from "./selection-index.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
-import { Metrics } from "../observe/metrics.ts";
+import { Metrics, type StapleSample } from "../observe/metrics.ts";
 import { Slots } from "./slots.ts";
 import { ErrorBackoff } from "./error-backoff.ts";
 import { secretItem, statusItem, workItemId, type WorkItem } from "./work-item.ts";
@@ -164,14 +164,15 @@ export class Controller {
 
   /**
    * Resolves once every item queued so far has been processed and none is
-   * running, and the Events recorded meanwhile are written (refreshes and
+   * running, the status batches gathered meanwhile (STATUS_BATCH_MS) have
+   * run, and the Events recorded meanwhile are written (refreshes and
    * retries set for later do not count). A test awaits it before asserting
    * that something did not happen ("a restart rewrites nothing"), so it can
    * never pass before the controller has looked at everything. Meaningful
    * while working: a standby replica's queue only fills.
    */
   async whenIdle(): Promise<void> {
-    await this.queue.whenIdle();
+    await this.queue.whenIdle(STATUS_BATCH_MS);
     await this.events.whenWritten();
   }
 
@@ -263,13 +264,13 @@ export class Controller {
   }
 
   /** The staples in place, for the metrics, read when Prometheus scrapes. */
-  private *staples(): Iterable<{ namespace: string; secret: string; config: string; certStatus: string; nextUpdate?: Date; nextRefresh?: Date }> {
+  private *staples(): Iterable<StapleSample> {
     for (const [key, state] of this.reconciler.states) {
       yield {
         namespace: key.split("/")[0] ?? "", secret: state.name, config: state.config,
         certStatus: state.staple === undefined ? "none" : (state.certStatus ?? "unknown").toLowerCase(),
-        ...(state.nextUpdate === undefined ? {} : { nextUpdate: state.nextUpdate }),
-        ...(state.nextCheckAt === undefined ? {} : { nextRefresh: state.nextCheckAt }),
+        ...(state.nextUpdateMs === undefined ? {} : { nextUpdateMs: state.nextUpdateMs }),
+        ...(state.nextCheckAtMs === undefined ? {} : { nextRefreshMs: state.nextCheckAtMs }),
       };
     }
   }

@@ -15,9 +15,9 @@ export class WorkQueue<T> {
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
   private readonly dirty = new Map<string, T>();
-  private readonly delayed = new Map<string, { at: number; timer: Timer }>();
+  private readonly delayed = new Map<string, { at: number; delayMs: number; timer: Timer }>();
   private waiters: ((item: T | undefined) => void)[] = [];
-  private readonly idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters: { readonly shortDelayMs: number; readonly resolve: () => void }[] = [];
   private closed = false;
   private readonly clock: Scheduler;
   private readonly idOf: (item: T) => string;
@@ -62,7 +62,7 @@ export class WorkQueue<T> {
       this.delayed.delete(id);
       this.add(item);
     }, { unref: true });
-    this.delayed.set(id, { at, timer });
+    this.delayed.set(id, { at, delayMs, timer });
   }
 
   /** Drops an item's pending `addAfter` (a deleted object has nothing to refresh), so its timer does not outlive it. */
@@ -70,6 +70,7 @@ export class WorkQueue<T> {
     const id = this.idOf(item);
     this.delayed.get(id)?.timer.cancel();
     this.delayed.delete(id);
+    this.notifyIdle();
   }
 
   /** The next item to process, or undefined once the queue is shut down. */
@@ -93,7 +94,7 @@ export class WorkQueue<T> {
       this.dirty.delete(id);
       this.add(again);
     }
-    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.notifyIdle();
   }
 
   get depth(): number {
@@ -101,14 +102,18 @@ export class WorkQueue<T> {
   }
 
   /**
-   * Resolves once nothing is queued and nothing is being processed (items
-   * waiting on an `addAfter` do not count): the positive signal that every
+   * Resolves once nothing is queued and nothing is being processed, and no
+   * item waits on an `addAfter` of at most `shortDelayMs` (longer ones, such
+   * as refreshes hours away, do not count): the positive signal that every
    * item added so far has been handled, for a caller that must know the work
-   * happened before it asserts that something did not.
+   * happened before it asserts that something did not. A short delay covers
+   * work deferred on purpose for a moment, such as the controller's status
+   * batches. Told apart by the delay asked for, not by when it falls due: a
+   * test's clock may jump days ahead of the timers.
    */
-  whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  whenIdle(shortDelayMs = 0): Promise<void> {
+    if (this.isIdle(shortDelayMs)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push({ shortDelayMs, resolve }));
   }
 
   /** Stops handing out items; workers waiting get undefined. */
@@ -118,9 +123,20 @@ export class WorkQueue<T> {
     this.delayed.clear();
     for (const waiter of this.waiters) waiter(undefined);
     this.waiters = [];
+    this.notifyIdle();
   }
 
-  private isIdle(): boolean {
-    return this.ready.length === 0 && this.active.size === 0;
+  private notifyIdle(): void {
+    for (const waiter of [...this.idleWaiters]) {
+      if (!this.isIdle(waiter.shortDelayMs)) continue;
+      this.idleWaiters.splice(this.idleWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+
+  private isIdle(shortDelayMs: number): boolean {
+    if (this.ready.length > 0 || this.active.size > 0) return false;
+    for (const { delayMs } of this.delayed.values()) if (delayMs <= shortDelayMs) return false;
+    return true;
   }
 }

@@ -1,10 +1,20 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** One selected TLS Secret as the staple gauges see it; times in epoch milliseconds. */
+export interface StapleSample {
+  readonly namespace: string;
+  readonly secret: string;
+  readonly config: string;
+  readonly certStatus: string;
+  readonly nextUpdateMs?: number;
+  readonly nextRefreshMs?: number;
+}
+
 /** What the metrics read at scrape time: the controller's caches, never a copy that could go stale. */
 export interface MetricsSource {
   readonly queueDepth: () => number;
   /** One entry per selected TLS Secret with a staple in place. */
-  readonly staples: () => Iterable<{ namespace: string; secret: string; config: string; certStatus: string; nextUpdate?: Date; nextRefresh?: Date }>;
+  readonly staples: () => Iterable<StapleSample>;
 }
 
 /**
@@ -31,11 +41,11 @@ export class Metrics {
     const labels = ["namespace", "secret", "config"] as const;
     new Gauge({
       name: "ocsp_stapler_staple_next_update_timestamp_seconds", help: "nextUpdate of the staple in place (when it expires).", labelNames: labels, registers: [this.registry],
-      collect() { this.reset(); for (const s of source.staples()) if (s.nextUpdate !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextUpdate.getTime() / 1000); },
+      collect() { this.reset(); for (const s of source.staples()) if (s.nextUpdateMs !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextUpdateMs / 1000); },
     });
     new Gauge({
       name: "ocsp_stapler_staple_next_refresh_timestamp_seconds", help: "When the staple is next refreshed.", labelNames: labels, registers: [this.registry],
-      collect() { this.reset(); for (const s of source.staples()) if (s.nextRefresh !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextRefresh.getTime() / 1000); },
+      collect() { this.reset(); for (const s of source.staples()) if (s.nextRefreshMs !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextRefreshMs / 1000); },
     });
     new Gauge({
       name: "ocsp_stapler_cert_status", help: "Selected Secrets by the certificate status of their staple (good, revoked, unknown, none).", labelNames: ["status"], registers: [this.registry],

@@ -4,7 +4,7 @@ import { certIdMatches } from "./cert-id.ts";
 import { fail } from "./errors.ts";
 import { HASH_BY_OID, OID, type HashName } from "./oids.ts";
 import { parseResponse, type BasicResponse, type Extension, type SingleResponse } from "./response-parser.ts";
-import { authenticateSigner, type SignerFacts } from "./signer.ts";
+import { authenticateSigner, delegateFacts, type DelegateFacts } from "./signer.ts";
 
 /** The certificate a response must be about, and its issuer as the caller confirmed it (it signed `subject`). */
 export interface ResponseParties {
@@ -15,21 +15,28 @@ export interface ResponseParties {
 /**
  * What the time-independent half of `verifyResponse` established: the
  * response is well formed, signed by someone allowed to speak for the
- * issuer, and answers for the subject. It keeps only what the time checks
- * and the VerifiedResponse need, not the parsed tree, so a cache of these
- * stays small.
+ * issuer, and answers for the subject. VerificationCache keeps one per
+ * certificate, so it keeps only what the time checks and the
+ * VerifiedResponse need, as small as it can: not the parsed tree; times as
+ * epoch milliseconds (a number costs 16 bytes, a Date about 100); no signer
+ * when the issuer signed (the caller passes the issuer at every use); one
+ * shared object for `good` and for `unknown`.
  */
 export interface AuthenticResponse {
-  readonly producedAt: Date;
+  readonly producedAtMs: number;
   /** From the SingleResponse about the subject: */
   readonly certStatus: CertStatus;
-  readonly thisUpdate: Date;
-  readonly nextUpdate?: Date;
+  readonly thisUpdateMs: number;
+  readonly nextUpdateMs?: number;
   readonly certIdHash: HashName;
   /** The value of the response's nonce extension, if it has one (RFC 8954). */
   readonly nonce?: Uint8Array;
-  readonly signer: SignerFacts;
+  /** The delegated responder that signed it; undefined when the issuer itself did. */
+  readonly delegate?: DelegateFacts;
 }
+
+const GOOD: CertStatus = Object.freeze({ kind: "good" });
+const UNKNOWN: CertStatus = Object.freeze({ kind: "unknown" });
 
 /**
  * Extensions we understand, per place; any other one marked critical makes us
@@ -53,17 +60,16 @@ export function authenticateResponse(der: Uint8Array, parties: ResponseParties):
   const single = findSingleResponse(response, parties);
   rejectUnknownCriticalExtensions(single.extensions, UNDERSTOOD_SINGLE_EXTENSIONS, "singleExtensions");
   const nonce = response.extensions.find((extension) => extension.oid === OID.ocspNonce);
-  const { certificate } = signer;
   return {
-    producedAt: response.producedAt,
-    certStatus: single.status,
-    thisUpdate: single.thisUpdate,
-    ...(single.nextUpdate === undefined ? {} : { nextUpdate: single.nextUpdate }),
+    producedAtMs: response.producedAt.getTime(),
+    certStatus: single.status.kind === "good" ? GOOD : single.status.kind === "unknown" ? UNKNOWN : single.status,
+    thisUpdateMs: single.thisUpdate.getTime(),
+    ...(single.nextUpdate === undefined ? {} : { nextUpdateMs: single.nextUpdate.getTime() }),
     // certIdMatches accepted the CertID, so its hash is one we know.
     certIdHash: HASH_BY_OID.get(single.certId.hashAlgorithmOid) as HashName,
     // A copy: the parser's bytes are views into its copy of the whole response, which a cache would keep alive.
     ...(nonce === undefined ? {} : { nonce: nonce.value.slice() }),
-    signer: { kind: signer.kind, subject: certificate.subject, notBefore: certificate.notBefore, notAfter: certificate.notAfter },
+    ...(signer.kind === "delegated" ? { delegate: delegateFacts(signer.certificate) } : {}),
   };
 }
 

@@ -11,12 +11,15 @@ export interface Signer {
   readonly certificate: Certificate;
 }
 
-/** What the time checks need of a signer, once its signature and authority are established. */
-export interface SignerFacts {
-  readonly kind: "issuer" | "delegated";
+/**
+ * What the time checks need of a delegated responder, once its signature and
+ * authority are established (the issuer's own signature has no time limit
+ * here). Its validity in epoch milliseconds: VerificationCache keeps these.
+ */
+export interface DelegateFacts {
   readonly subject: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
 }
 
 export interface SignerContext {
@@ -34,7 +37,7 @@ export interface SignerContext {
  * chain is not searched, so an intermediate can never answer for itself
  * (Botan's `mychain_ocsp_for_int_self_signed` case). Nothing here depends on
  * the time, so the answer can be cached; a delegate's validity is checked at
- * each use by `checkSignerValidity`.
+ * each use by `checkDelegateValidity`.
  */
 export function authenticateSigner(response: BasicResponse, context: SignerContext): Signer {
   const signer = findSigner(response, context.issuer);
@@ -67,15 +70,21 @@ function authorizeDelegate(delegate: Certificate, context: SignerContext): void 
   }
 }
 
+/** The facts a delegated responder's certificate leaves for the time checks. */
+export function delegateFacts(delegate: Certificate): DelegateFacts {
+  return { subject: delegate.subject, notBeforeMs: delegate.notBefore.getTime(), notAfterMs: delegate.notAfter.getTime() };
+}
+
 /**
  * A delegated responder speaks for the issuer only within its own validity
  * (RFC 6960 §4.2.2.2); the issuer's own signature has no such limit here
  * (the served chain's validity is the TLS client's business).
  */
-export function checkSignerValidity(signer: SignerFacts, at: Date, skewMs: number): void {
-  if (signer.kind !== "delegated") return;
-  if (signer.notBefore.getTime() - skewMs <= at.getTime() && at.getTime() <= signer.notAfter.getTime() + skewMs) return;
-  fail("SignerExpired", `delegated responder "${signer.subject}" is valid ${signer.notBefore.toISOString()}..${signer.notAfter.toISOString()}, not at ${at.toISOString()}`);
+export function checkDelegateValidity(delegate: DelegateFacts, at: Date, skewMs: number): void {
+  const now = at.getTime();
+  if (delegate.notBeforeMs - skewMs <= now && now <= delegate.notAfterMs + skewMs) return;
+  const validity = `${new Date(delegate.notBeforeMs).toISOString()}..${new Date(delegate.notAfterMs).toISOString()}`;
+  fail("SignerExpired", `delegated responder "${delegate.subject}" is valid ${validity}, not at ${at.toISOString()}`);
 }
 
 function namedBy(id: ResponderId, certificate: Certificate): boolean {

@@ -7,9 +7,10 @@ import { LruMap } from "./lru-map.ts";
  * The controller re-verifies the staple in place of every Secret it manages
  * at each reconcile, and an LRU smaller than that working set would miss on
  * every pass, so the bound is well above the fleets we run (the soak's 1,000
- * Secrets, ten times over). An entry costs about 1.3 KB (measured: the key,
- * the dates, the status and the signer's name), so a full cache holds about
- * 13 MB, reached only after that many distinct certificates.
+ * Secrets, ten times over). An entry costs about 300 bytes (measured by
+ * bench/cache-footprint.ts: the two digests, the times, the map's slot), so
+ * a full cache holds about 3 MB, reached only after that many distinct
+ * certificates.
  */
 export const DEFAULT_VERIFICATION_CACHE_ENTRIES = 10_000;
 
@@ -22,9 +23,13 @@ export interface VerificationCacheOptions {
   readonly authenticate?: Authenticate;
 }
 
+/** Bytes of SHA-256 in a key: 96 bits, 16 base64url characters. */
+const KEY_BYTES = 12;
+
 /** The staple last found authentic for one (subject, issuer). */
 interface Entry {
-  readonly responseSha256: string;
+  /** SHA-256 of the subject's and the issuer's digests and the response's bytes, base64url: a hit needs all three. */
+  readonly fingerprint: string;
   readonly authentic: AuthenticResponse;
 }
 
@@ -37,15 +42,18 @@ interface Entry {
  * staple that has since expired is refused exactly as an uncached one.
  *
  * A hit needs the same subject certificate, issuer certificate and response
- * bytes (compared by SHA-256): the answer depends on all three and on
- * nothing else. One staple is kept per (subject, issuer), the last one that
+ * bytes (compared by a SHA-256 over all three): the answer depends on them
+ * and on nothing else. Entries are found by a shorter digest of the
+ * (subject, issuer) pair; two pairs sharing one only displace each other,
+ * as the full fingerprint still has to match. One staple is kept per
+ * (subject, issuer), the last one that
  * verified: a staple replaced by a newer one is not asked about again, so
  * the cache grows with the number of certificates, not with the number of
  * refreshes. Refusals are not remembered, and do not displace the staple
  * kept: a bad new file must not cost the good one its entry.
  */
 export class VerificationCache {
-  /** By subject and issuer. */
+  /** By a digest of the subject's and the issuer's SHA-256 (KEY_BYTES of it). */
   private readonly entries: LruMap<string, Entry>;
   private readonly compute: Authenticate;
 
@@ -65,12 +73,14 @@ export class VerificationCache {
 
   /** `authenticateResponse(der, parties)`, computed once per (subject, issuer, bytes) while remembered. */
   authenticate(der: Uint8Array, parties: ResponseParties): AuthenticResponse {
-    const key = `${parties.subject.sha256} ${parties.issuer.sha256}`;
-    const responseSha256 = createHash("sha256").update(der).digest("hex");
+    // Both digests are hex of a fixed length: the pair reads one way only.
+    const pair = `${parties.subject.sha256} ${parties.issuer.sha256}`;
+    const key = createHash("sha256").update(pair).digest().subarray(0, KEY_BYTES).toString("base64url");
+    const fingerprint = createHash("sha256").update(pair).update(der).digest("base64url");
     const entry = this.entries.get(key);
-    if (entry?.responseSha256 === responseSha256) return entry.authentic;
+    if (entry?.fingerprint === fingerprint) return entry.authentic;
     const authentic = this.compute(der, parties);
-    this.entries.set(key, { responseSha256, authentic });
+    this.entries.set(key, { fingerprint, authentic });
     return authentic;
   }
 }

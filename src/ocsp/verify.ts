@@ -2,7 +2,7 @@ import { authenticateResponse, type AuthenticResponse } from "./authentic-respon
 import { bytesEqual } from "./bytes.ts";
 import type { Certificate } from "./certificate.ts";
 import { fail } from "./errors.ts";
-import { checkSignerValidity, type SignerFacts } from "./signer.ts";
+import { checkDelegateValidity, type DelegateFacts } from "./signer.ts";
 import type { VerificationCache } from "./verification-cache.ts";
 import type { VerifiedResponse } from "./verified-response.ts";
 
@@ -56,50 +56,49 @@ export function verifyResponse(der: Uint8Array, options: VerifyOptions): Verifie
 /** The checks that depend on `at` (and the nonce), on a response already authenticated. */
 function judgeAt(der: Uint8Array, authentic: AuthenticResponse, options: VerifyOptions): VerifiedResponse {
   const skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
-  const { signer } = authentic;
-  checkSignerValidity(signer, options.at, skewMs);
-  const usableUntil = checkFreshness(authentic, options.at, skewMs);
+  const { delegate } = authentic;
+  if (delegate !== undefined) checkDelegateValidity(delegate, options.at, skewMs);
+  const responseEndMs = checkFreshness(authentic, options.at, skewMs);
   if (options.nonce !== undefined) checkNonce(authentic.nonce, options.nonce);
   return {
     der,
     certStatus: authentic.certStatus,
     serial: options.subject.serial,
     certIdHash: authentic.certIdHash,
-    producedAt: authentic.producedAt,
-    thisUpdate: authentic.thisUpdate,
-    ...(authentic.nextUpdate === undefined ? {} : { nextUpdate: authentic.nextUpdate }),
-    usableUntil: earliest(usableUntil, signerLimit(signer), options.subject.notAfter),
-    signer: { kind: signer.kind, subject: signer.subject, notAfter: signer.notAfter },
+    producedAt: new Date(authentic.producedAtMs),
+    thisUpdate: new Date(authentic.thisUpdateMs),
+    ...(authentic.nextUpdateMs === undefined ? {} : { nextUpdate: new Date(authentic.nextUpdateMs) }),
+    // A delegate's own validity ends its word too (RFC 6960 §4.2.2.2); the issuer's does not here.
+    usableUntil: new Date(Math.min(responseEndMs, delegate?.notAfterMs ?? Infinity, options.subject.notAfter.getTime())),
+    signer: signerOf(delegate, options.issuer),
   };
 }
 
-/** Returns the end of the usable window implied by the response's own dates. */
-function checkFreshness({ thisUpdate, nextUpdate, producedAt }: AuthenticResponse, at: Date, skewMs: number): Date {
+/** Who signed, as a VerifiedResponse tells: the delegate remembered, or the issuer the caller passed. */
+function signerOf(delegate: DelegateFacts | undefined, issuer: Certificate): VerifiedResponse["signer"] {
+  if (delegate === undefined) return { kind: "issuer", subject: issuer.subject, notAfter: issuer.notAfter };
+  return { kind: "delegated", subject: delegate.subject, notAfter: new Date(delegate.notAfterMs) };
+}
+
+/** Returns the end (epoch ms) of the usable window implied by the response's own dates. */
+function checkFreshness({ thisUpdateMs, nextUpdateMs, producedAtMs }: AuthenticResponse, at: Date, skewMs: number): number {
   const now = at.getTime();
-  if (thisUpdate.getTime() > now + skewMs || producedAt.getTime() > now + skewMs) {
-    fail("NotYetValid", `the response's thisUpdate ${thisUpdate.toISOString()} is in the future (now ${at.toISOString()})`);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (thisUpdateMs > now + skewMs || producedAtMs > now + skewMs) {
+    fail("NotYetValid", `the response's thisUpdate ${iso(thisUpdateMs)} is in the future (now ${at.toISOString()})`);
   }
-  if (nextUpdate !== undefined && nextUpdate < thisUpdate) {
-    fail("MalformedResponse", `nextUpdate ${nextUpdate.toISOString()} precedes thisUpdate ${thisUpdate.toISOString()}`);
+  if (nextUpdateMs !== undefined && nextUpdateMs < thisUpdateMs) {
+    fail("MalformedResponse", `nextUpdate ${iso(nextUpdateMs)} precedes thisUpdate ${iso(thisUpdateMs)}`);
   }
-  const end = nextUpdate ?? new Date(thisUpdate.getTime() + NO_NEXT_UPDATE_WINDOW_MS);
-  if (end.getTime() < now - skewMs) {
-    const what = nextUpdate === undefined ? "the response has no nextUpdate and its thisUpdate is over an hour old" : `the response's nextUpdate ${end.toISOString()} has passed`;
+  const endMs = nextUpdateMs ?? thisUpdateMs + NO_NEXT_UPDATE_WINDOW_MS;
+  if (endMs < now - skewMs) {
+    const what = nextUpdateMs === undefined ? "the response has no nextUpdate and its thisUpdate is over an hour old" : `the response's nextUpdate ${iso(endMs)} has passed`;
     fail("Expired", `${what} (now ${at.toISOString()})`);
   }
-  return end;
+  return endMs;
 }
 
 function checkNonce(echoed: Uint8Array | undefined, sent: Uint8Array): void {
   if (echoed === undefined) fail("NonceMismatch", "a nonce was sent but the response carries none");
   if (!bytesEqual(echoed, sent)) fail("NonceMismatch", "the response's nonce differs from the one sent");
-}
-
-function signerLimit(signer: SignerFacts): Date | undefined {
-  return signer.kind === "delegated" ? signer.notAfter : undefined;
-}
-
-function earliest(...dates: readonly (Date | undefined)[]): Date {
-  const times = dates.filter((date): date is Date => date !== undefined).map((date) => date.getTime());
-  return new Date(Math.min(...times));
 }

@@ -27,6 +27,7 @@ export interface DecisionInput {
   readonly failuresBefore: number;
   readonly now: Date;
   readonly policy: RefreshPolicy;
+  /** The jitter of retry backoffs (a refresh's is the staple's own: refreshJitter). */
   readonly random: Random;
 }
 
@@ -65,7 +66,7 @@ export function decide(input: DecisionInput): Decision {
         action: "write",
         response: outcome.response,
         reason: outcome.response.certStatus.kind === "good" ? "Stapled" : "Revoked",
-        nextCheckAt: refreshAt(outcome.response, input.now, input.policy, input.random),
+        nextCheckAt: refreshAt({ thisUpdate: outcome.response.thisUpdate, usableUntil: outcome.response.usableUntil, certificateSha256: input.certificateSha256 }, input.now, input.policy),
       };
     }
   }

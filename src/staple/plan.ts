@@ -6,6 +6,7 @@ import type { EventReason, WriteRefusalReason } from "./reasons.ts";
 import type { Random, RefreshPolicy } from "./refresh-policy.ts";
 import { refreshAt, retryDelayMs } from "./refresh-schedule.ts";
 import { retryDelayFor } from "./retry-delay.ts";
+import { scheduleBasis } from "./schedule-basis.ts";
 import type { SecretState } from "./secret-state.ts";
 
 /**
@@ -62,6 +63,7 @@ export interface PlanFacts {
   /** What the last reconcile of this Secret left (status entry and schedule). */
   readonly previous: SecretState | undefined;
   readonly now: Date;
+  /** The jitter of retry backoffs (a refresh's is the staple's own: refreshJitter). */
   readonly random: Random;
 }
 
@@ -162,7 +164,7 @@ interface Owned {
   readonly leafSha256: string;
   readonly stored: StapleInPlace | undefined;
   readonly current: CurrentStaple | undefined;
-  /** What the schedule is computed from: the certificate and the config's spec. */
+  /** What the schedule is computed from: the certificate and the config's spec (scheduleBasis). */
   readonly basis: string;
   readonly touched: readonly string[];
 }
@@ -172,7 +174,7 @@ function ownedFacts(facts: PlanFacts): Owned | undefined {
   if (secret === undefined || owner === undefined || owner.chain.kind !== "read") return undefined;
   return {
     facts, name: secret.name, config: owner.config, leafSha256: owner.chain.leafSha256, stored: owner.stored,
-    current: currentStaple(owner.stored), basis: `${owner.chain.leafSha256} ${owner.config.uid} ${owner.config.generation}`,
+    current: currentStaple(owner.stored), basis: scheduleBasis(owner.chain.leafSha256, owner.config.uid, owner.config.generation),
     touched: touchedConfigs(facts),
   };
 }
@@ -200,9 +202,9 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   if (owned === undefined) return { actions: [], next: done("forget", touched) };
   if (invalid !== undefined) return invalidLeaf(owned, invalid);
   const sameBasis = previous?.basis === owned.basis ? previous : undefined;
-  const due = dueAt(sameBasis, owned, now, facts.random);
+  const due = dueAt(sameBasis, owned, now);
   if (due !== undefined && due > now) {
-    return { actions: [], next: finish({ state: { ...(sameBasis ?? restartState(owned)), nextCheckAt: due, basis: owned.basis }, events: [], recheckAt: due, touchedConfigs: touched }) };
+    return { actions: [], next: finish({ state: { ...(sameBasis ?? restartState(owned)), nextCheckAtMs: due.getTime(), basis: owned.basis }, events: [], recheckAt: due, touchedConfigs: touched }) };
   }
   // The staple we wrote is gone: deleted by someone (write it again), or collected with its Secret while
   // this cache has not seen that deletion yet (write nothing: the deletion event comes next).
@@ -227,7 +229,7 @@ function invalidLeaf(owned: Owned, invalid: LeafOutsideValidity): Plan {
   return {
     actions,
     next: finish({
-      state: { config: config.key, name: owned.name, failures: 0, error: { code: invalid.reason, message: invalid.message }, ...(invalid.recheckAt === undefined ? {} : { nextCheckAt: invalid.recheckAt }) },
+      state: { config: config.key, name: owned.name, failures: 0, error: { code: invalid.reason, message: invalid.message }, ...(invalid.recheckAt === undefined ? {} : { nextCheckAtMs: invalid.recheckAt.getTime() }) },
       events: reported ? [] : [{ type: "Warning", reason: invalid.reason, message: invalid.message }],
       ...(reported ? {} : { log: { level: "warn", message: invalid.message, fields: { reason: invalid.reason } } }),
       ...recheck,
@@ -247,7 +249,7 @@ function unreadableChain(facts: PlanFacts, config: OwnerFacts, chain: Extract<Ch
   const recheckAt = new Date(facts.now.getTime() + retryDelayFor(chain.code, failures, config.policy, facts.random));
   return {
     actions: [],
-    next: finish({ state: { config: config.key, name, failures, error: { code: chain.code, message: chain.message }, nextCheckAt: recheckAt }, events: [], recheckAt, touchedConfigs: touched }),
+    next: finish({ state: { config: config.key, name, failures, error: { code: chain.code, message: chain.message }, nextCheckAtMs: recheckAt.getTime() }, events: [], recheckAt, touchedConfigs: touched }),
   };
 }
 
@@ -303,7 +305,7 @@ function notRefreshed(owned: Owned, current: CurrentStaple | undefined, decision
     actions,
     next: finish({
       state: {
-        config: config.key, name: owned.name, nextCheckAt: decision.nextCheckAt, basis: owned.basis, ...kept,
+        config: config.key, name: owned.name, nextCheckAtMs: decision.nextCheckAt.getTime(), basis: owned.basis, ...kept,
         failures: decision.failures, expiringReported: expiring || previous?.expiringReported === true, error: { code: decision.reason, message },
       },
       events,
@@ -322,7 +324,7 @@ function afterWrite(owned: Owned, write: WriteStaple, outcome: WriteResult): Pla
     // The TLS Secret changed since it was read (a renewal?): its update event requeues it; this is a fallback.
     const recheckAt = new Date(facts.now.getTime() + STALE_RETRY_MS);
     const kept = owned.stored !== undefined && previous !== undefined ? keptStapleFields(previous) : {};
-    return { actions: [], next: finish({ state: { ...base, ...kept, failures: previous?.failures ?? 0, nextCheckAt: recheckAt }, events: [], recheckAt, touchedConfigs: owned.touched }) };
+    return { actions: [], next: finish({ state: { ...base, ...kept, failures: previous?.failures ?? 0, nextCheckAtMs: recheckAt.getTime() }, events: [], recheckAt, touchedConfigs: owned.touched }) };
   }
   if (outcome.result === "conflict") {
     // Retried with backoff: the foreign Secret may be removed (we do not watch Secrets we do not manage),
@@ -332,12 +334,12 @@ function afterWrite(owned: Owned, write: WriteStaple, outcome: WriteResult): Pla
     return {
       actions: [],
       next: finish({
-        state: { ...base, nextCheckAt: recheckAt, failures, error: { code: outcome.reason, message: outcome.message } },
+        state: { ...base, nextCheckAtMs: recheckAt.getTime(), failures, error: { code: outcome.reason, message: outcome.message } },
         events: [], log: { level: "warn", message: outcome.message, fields: { reason: outcome.reason } }, recheckAt, touchedConfigs: owned.touched,
       }),
     };
   }
-  const state: SecretState = { ...base, nextCheckAt: write.nextCheckAt, failures: 0, ...stapleFields(config.holder, write.response) };
+  const state: SecretState = { ...base, nextCheckAtMs: write.nextCheckAt.getTime(), failures: 0, ...stapleFields(config.holder, write.response) };
   if (outcome.result === "unchanged") return { actions: [], next: finish({ state, events: [], recheckAt: write.nextCheckAt, touchedConfigs: owned.touched }) };
   return {
     actions: [],
@@ -387,12 +389,12 @@ function currentStaple(stored: StapleInPlace | undefined): CurrentStaple | undef
  * schedule (a restart, a new certificate, an edited config), a valid staple
  * in place sets it, so nothing is refetched early; otherwise it is due now.
  */
-function dueAt(state: SecretState | undefined, owned: Owned, now: Date, random: Random): Date | undefined {
+function dueAt(state: SecretState | undefined, owned: Owned, now: Date): Date | undefined {
   const { current } = owned;
   const stapleLost = state?.staple !== undefined && (current === undefined || current.usableUntil <= now);
-  if (state?.nextCheckAt !== undefined && !stapleLost) return state.nextCheckAt;
+  if (state?.nextCheckAtMs !== undefined && !stapleLost) return new Date(state.nextCheckAtMs);
   if (current === undefined || current.certificateSha256 !== owned.leafSha256 || current.usableUntil <= now) return undefined;
-  return refreshAt(current, current.thisUpdate, owned.config.policy, random);
+  return refreshAt(current, current.thisUpdate, owned.config.policy);
 }
 
 /** The entry of a Secret whose staple in place is still good, before any fetch (after a restart). */
@@ -405,16 +407,16 @@ function restartState(owned: Owned): SecretState {
 }
 
 /** What an entry says about the staple in place: where it is and what it answers. */
-function stapleFields(staple: string, response: VerifiedResponse): Pick<SecretState, "staple" | "serial" | "certStatus" | "thisUpdate" | "nextUpdate"> {
+function stapleFields(staple: string, response: VerifiedResponse): Pick<SecretState, "staple" | "serial" | "certStatus" | "thisUpdateMs" | "nextUpdateMs"> {
   const certStatus = response.certStatus.kind === "good" ? "Good" : response.certStatus.kind === "revoked" ? "Revoked" : "Unknown";
-  return { staple, serial: response.serial, certStatus, thisUpdate: response.thisUpdate, ...(response.nextUpdate === undefined ? {} : { nextUpdate: response.nextUpdate }) };
+  return { staple, serial: response.serial, certStatus, thisUpdateMs: response.thisUpdate.getTime(), ...(response.nextUpdate === undefined ? {} : { nextUpdateMs: response.nextUpdate.getTime() }) };
 }
 
 /** The staple fields of the previous entry, carried over while a failing refresh keeps that staple. */
 function keptStapleFields(previous: SecretState): Partial<SecretState> {
   if (previous.staple === undefined) return {};
-  const { staple, serial, certStatus, thisUpdate, nextUpdate } = previous;
-  return Object.fromEntries(Object.entries({ staple, serial, certStatus, thisUpdate, nextUpdate }).filter(([, value]) => value !== undefined));
+  const { staple, serial, certStatus, thisUpdateMs, nextUpdateMs } = previous;
+  return Object.fromEntries(Object.entries({ staple, serial, certStatus, thisUpdateMs, nextUpdateMs }).filter(([, value]) => value !== undefined));
 }
 
 /** The configs whose status may change: the one the Secret belonged to, and its owner now. */

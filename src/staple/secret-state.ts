@@ -3,6 +3,8 @@ import type { StapleReason } from "./reasons.ts";
 /**
  * What the controller knows about one selected TLS Secret between reconciles:
  * the source of the StapleConfig status entries and of the refresh schedule.
+ * One is kept per Secret, so times are epoch milliseconds (a number costs
+ * 16 bytes, a Date about 100).
  */
 export interface SecretState {
   /** namespace/name of the owning StapleConfig. */
@@ -10,9 +12,10 @@ export interface SecretState {
   readonly name: string;
   readonly serial?: string;
   readonly certStatus?: "Good" | "Revoked" | "Unknown";
-  readonly thisUpdate?: Date;
-  readonly nextUpdate?: Date;
-  readonly nextCheckAt?: Date;
+  readonly thisUpdateMs?: number;
+  readonly nextUpdateMs?: number;
+  /** When the Secret is looked at next (its refresh, or a retry). */
+  readonly nextCheckAtMs?: number;
   /** Name of the Secret holding the staple, when one is in place. */
   readonly staple?: string;
   readonly error?: { readonly code: StapleReason; readonly message: string };
@@ -20,7 +23,8 @@ export interface SecretState {
   /**
    * What the schedule was computed from: the certificate and the config's
    * spec. While it is unchanged, unrelated events never cause an early fetch
-   * (backoff holds); when it changes, the Secret is looked at afresh.
+   * (backoff holds); when it changes, the Secret is looked at afresh. A short
+   * digest (scheduleBasis), as one is kept per Secret.
    */
   readonly basis?: string;
   /** A StapleExpiring Event was sent during the current failure streak. */

@@ -78,8 +78,8 @@ void describe("ownership", () => {
 void describe("StapleConfig status", () => {
   void it("all stapled: Ready True, Degraded False, counts and the earliest refresh", () => {
     const status = computeStatus(3, [
-      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, nextCheckAt: new Date("2026-11-26T00:00:00Z") },
-      { config: "shop/web", name: "b", staple: "b-ocsp", certStatus: "Revoked", failures: 0, nextCheckAt: new Date("2026-11-25T18:00:00Z") },
+      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, nextCheckAtMs: Date.parse("2026-11-26T00:00:00Z") },
+      { config: "shop/web", name: "b", staple: "b-ocsp", certStatus: "Revoked", failures: 0, nextCheckAtMs: Date.parse("2026-11-25T18:00:00Z") },
     ], [], undefined, NOW);
     assert.deepEqual([status.selected, status.stapled, status.revoked, status.failing, status.nextRefresh], [2, 2, 1, 0, "2026-11-25T18:00:00Z"]);
     assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason, c.observedGeneration]), [["Ready", "True", "AllStapled", 3], ["Degraded", "False", "AsExpected", 3]]);

@@ -100,6 +100,52 @@ void describe("WorkQueue", () => {
     assert.equal(idle, true, "an item waiting on addAfter does not count");
   });
 
+  void it("whenIdle(shortDelayMs) also waits for items deferred that briefly (a status batch), not for longer ones (a refresh)", async () => {
+    const { queue, clock } = stringQueue();
+    queue.addAfter("batch", 1_000);
+    queue.addAfter("refresh", DAY_MS);
+    let idle = false;
+    void queue.whenIdle(1_000).then(() => { idle = true; });
+    await clock.settle();
+    assert.equal(idle, false, "the batch was deferred briefly");
+    await clock.advance(1_000);
+    const batch = await queue.next();
+    await clock.settle();
+    assert.equal(idle, false, "the batch is being processed");
+    queue.done(batch ?? "");
+    await clock.settle();
+    assert.equal(idle, true, "the refresh a day away does not count");
+  });
+
+  void it("whenIdle(shortDelayMs) counts an item by the delay it was deferred for, not by the clock: a clock moved days ahead does not make a refresh count", async () => {
+    const clock = new FakeScheduler();
+    let offsetMs = 0;
+    const moved = { now: () => new Date(clock.now().getTime() + offsetMs), setTimer: clock.setTimer.bind(clock), sleep: clock.sleep.bind(clock) };
+    const queue = new WorkQueue<string>(moved, (key) => key);
+    queue.addAfter("refresh", DAY_MS);
+    offsetMs = 4 * DAY_MS; // as kube/controller-failures moves the controller's clock; the timer still waits a day
+    let idle = false;
+    void queue.whenIdle(1_000).then(() => { idle = true; });
+    await clock.settle();
+    assert.equal(idle, true);
+  });
+
+  void it("whenIdle(shortDelayMs) resolves when the item it waits for is forgotten, or the queue shut down", async () => {
+    const { queue, clock } = stringQueue();
+    queue.addAfter("deleted", 500);
+    let forgotten = false;
+    void queue.whenIdle(1_000).then(() => { forgotten = true; });
+    queue.forgetDelayed("deleted");
+    await clock.settle();
+    assert.equal(forgotten, true);
+    queue.addAfter("pending", 500);
+    let stopped = false;
+    void queue.whenIdle(1_000).then(() => { stopped = true; });
+    queue.shutDown();
+    await clock.settle();
+    assert.equal(stopped, true);
+  });
+
   void it("dedupes typed items by identity: a Secret and a StapleConfig of the same name are two items", async () => {
     const queue = new WorkQueue(new FakeScheduler(), workItemId);
     for (const item of [secretItem("shop/web"), statusItem("shop/web"), secretItem("shop/web"), statusItem("shop/web")]) queue.add(item);

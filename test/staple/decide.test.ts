@@ -1,12 +1,15 @@
 // The staple policy as a table of named cases: given the staple in place, what the
 // engine returned and the time, what is written, kept or withdrawn, and when to look
-// again. Pure functions, a fixed clock and a fixed random source.
+// again. Pure functions, a fixed clock and a fixed random source (for retries; a refresh's
+// jitter is the staple's own).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CertStatus } from "../../src/ocsp/cert-status.ts";
 import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import { decide, type CurrentStaple, type Decision, type DecisionInput, type FetchOutcome } from "../../src/staple/decide.ts";
 import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
+import { refreshJitter } from "../../src/staple/refresh-jitter.ts";
+import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
 
 const HOUR = 3_600_000;
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -28,16 +31,23 @@ function input(outcome: FetchOutcome, current?: CurrentStaple, failuresBefore = 
   return { certificateSha256: CERT, outcome, failuresBefore, now: NOW, policy: DEFAULT_REFRESH_POLICY, random: () => 0.5, ...(current === undefined ? {} : { current }) };
 }
 
+/** Half the window after thisUpdate, less the staple's own share of the 10% jitter (drawn from CERT and thisUpdate). */
+function halfLessJitter(thisUpdateHours: number, usableForHours: number): Date {
+  const thisUpdate = at(thisUpdateHours);
+  const delay = usableForHours * HOUR * 0.5;
+  return new Date(thisUpdate.getTime() + delay - refreshJitter(CERT, thisUpdate) * JITTER_SHARE * delay);
+}
+
 type Expect = Pick<Decision, "action" | "reason"> & { nextCheckAt: Date; fetchReason?: string };
 
 const CASES: [string, DecisionInput, Expect][] = [
-  // Half of a 96 h window is 48 h; random 0.5 takes half of the 10% jitter (2.4 h) off: 45.6 h.
-  ["first good answer: written, refreshed at half its window less jitter",
-    input(verified(response(0, 96))), { action: "write", reason: "Stapled", nextCheckAt: at(45.6) }],
+  // Half of a 96 h window is 48 h, less the staple's share of the 10% jitter (up to 4.8 h).
+  ["first good answer: written, refreshed at half its window less its jitter",
+    input(verified(response(0, 96))), { action: "write", reason: "Stapled", nextCheckAt: halfLessJitter(0, 96) }],
   ["a revoked answer is written too (clients must fail closed)",
-    input(verified(response(0, 96, { kind: "revoked", revokedAt: at(-1) }))), { action: "write", reason: "Revoked", nextCheckAt: at(45.6) }],
+    input(verified(response(0, 96, { kind: "revoked", revokedAt: at(-1) }))), { action: "write", reason: "Revoked", nextCheckAt: halfLessJitter(0, 96) }],
   ["a newer answer replaces the staple in place",
-    input(verified(response(0, 96)), staple(-48, 48)), { action: "write", reason: "Stapled", nextCheckAt: at(45.6) }],
+    input(verified(response(0, 96)), staple(-48, 48)), { action: "write", reason: "Stapled", nextCheckAt: halfLessJitter(0, 96) }],
   ["an older answer (a stale CDN) never replaces a newer staple: kept, retried with backoff",
     input(verified(response(-72, 96)), staple(-48, 48)), { action: "keep", reason: "OlderResponse", nextCheckAt: new Date(NOW.getTime() + 7_500) }],
   ["unknown is never stapled: the previous staple stays",
@@ -57,7 +67,7 @@ const CASES: [string, DecisionInput, Expect][] = [
   ["a staple for the previous certificate is withdrawn when the new one cannot be stapled yet",
     input(failed, staple(-1, 95, "sha256-of-the-old-leaf")), { action: "withdraw", reason: "CertificateChanged", fetchReason: "ResponderTimeout", nextCheckAt: new Date(NOW.getTime() + 7_500) }],
   ["a staple for the previous certificate is replaced at once by a verified one, even if older",
-    input(verified(response(-2, 96)), staple(-1, 95, "sha256-of-the-old-leaf")), { action: "write", reason: "Stapled", nextCheckAt: at(-2 + 45.6) }],
+    input(verified(response(-2, 96)), staple(-1, 95, "sha256-of-the-old-leaf")), { action: "write", reason: "Stapled", nextCheckAt: halfLessJitter(-2, 96) }],
   ["minInterval (5 min) holds back a refresh due sooner in a short window",
     input(verified(response(0, 0.1))), { action: "write", reason: "Stapled", nextCheckAt: new Date(NOW.getTime() + 5 * 60_000) }],
   ["a window shorter than minInterval is refreshed at its end, not after it",

@@ -10,14 +10,19 @@ import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import type { FetchOutcome } from "../../src/staple/decide.ts";
 import { planReconcile, type ChainFacts, type Done, type OwnerFacts, type PlanFacts, type Progress, type StapleInPlace, type WriteResult } from "../../src/staple/plan.ts";
 import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
+import { refreshJitter } from "../../src/staple/refresh-jitter.ts";
+import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
+import { scheduleBasis } from "../../src/staple/schedule-basis.ts";
 import type { SecretState } from "../../src/staple/secret-state.ts";
 
 const HOUR = 3_600_000;
 const NOW = new Date("2026-11-25T12:00:00Z");
 const at = (hours: number) => new Date(NOW.getTime() + hours * HOUR);
+/** The same instant as an entry keeps it: epoch milliseconds. */
+const ms = (hours: number) => at(hours).getTime();
 const LEAF = "sha256-of-the-leaf";
 const OLD_LEAF = "sha256-of-the-previous-leaf";
-const BASIS = `${LEAF} config-uid 1`;
+const BASIS = scheduleBasis(LEAF, "config-uid", 1);
 
 function response(thisUpdateHours: number, usableForHours: number, status: CertStatus = { kind: "good" }): VerifiedResponse {
   return {
@@ -40,6 +45,8 @@ interface Scenario {
   readonly inPlaceKeys?: readonly string[];
   readonly immutable?: boolean;
   readonly deleted?: boolean;
+  /** The retry jitter's source; 0.5 unless given. */
+  readonly random?: () => number;
 }
 
 function facts(scenario: Scenario): PlanFacts {
@@ -49,7 +56,7 @@ function facts(scenario: Scenario): PlanFacts {
     owner: owner === undefined ? undefined : { config: owner, chain: scenario.chain ?? validLeaf, stored: scenario.stored },
     previous: scenario.previous,
     now: NOW,
-    random: () => 0.5,
+    random: scenario.random ?? (() => 0.5),
   };
 }
 
@@ -98,7 +105,7 @@ type Fields = { [K in keyof SecretState]?: SecretState[K] | undefined };
 /** The entry a successful reconcile leaves for a good staple written `hours` ago, refreshed at `nextCheckHours`. */
 const stapledEntry = (overrides: Fields = {}): SecretState => Object.fromEntries(Object.entries({
   config: "ns/all", name: "web-tls", failures: 0, staple: "web-tls-ocsp", serial: "0a", certStatus: "Good",
-  thisUpdate: at(-48), nextUpdate: at(48), nextCheckAt: at(-1), basis: BASIS, ...overrides,
+  thisUpdateMs: ms(-48), nextUpdateMs: ms(48), nextCheckAtMs: ms(-1), basis: BASIS, ...overrides,
 }).filter(([, value]) => value !== undefined)) as unknown as SecretState;
 
 interface Expect {
@@ -111,21 +118,27 @@ interface Expect {
 }
 
 const SECONDS = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+/** Half the window after thisUpdate, less the staple's own share of the 10% jitter (drawn from LEAF and thisUpdate). */
+function halfLessJitter(thisUpdateHours: number, usableForHours: number): Date {
+  const thisUpdate = at(thisUpdateHours);
+  const delay = usableForHours * HOUR * 0.5;
+  return new Date(thisUpdate.getTime() + delay - refreshJitter(LEAF, thisUpdate) * JITTER_SHARE * delay);
+}
 
 const CASES: [string, Scenario, Script, Expect][] = [
   // Writes (DESIGN.md, "Rules that hold for every write").
-  ["first staple: fetched, written, a Stapled Event, refreshed at half its window less jitter",
+  ["first staple: fetched, written, a Stapled Event, refreshed at half its window less its jitter",
     {}, { fetch: good(), write: { result: "written" } },
-    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: halfLessJitter(0, 96) }],
   ["a revoked certificate is stapled as revoked, with a Revoked Event",
     {}, { fetch: { kind: "verified", response: response(0, 96, { kind: "revoked", revokedAt: at(-1) }) }, write: { result: "written" } },
-    { steps: ["fetch", "write"], events: ["Revoked"], state: { certStatus: "Revoked", failures: 0 }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: ["Revoked"], state: { certStatus: "Revoked", failures: 0 }, recheckAt: halfLessJitter(0, 96) }],
   ["a routine refresh writes and records no Event (Events mark transitions)",
     { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "written" } },
-    { steps: ["fetch", "write"], events: [], state: { thisUpdate: NOW, failures: 0 }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: [], state: { thisUpdateMs: NOW.getTime(), failures: 0 }, recheckAt: halfLessJitter(0, 96) }],
   ["an answer identical to the staple in place: nothing written, no Event",
     { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "unchanged" } },
-    { steps: ["fetch", "write"], events: [], state: { failures: 0 }, recheckAt: at(45.6) }],
+    { steps: ["fetch", "write"], events: [], state: { failures: 0 }, recheckAt: halfLessJitter(0, 96) }],
   ["a recovery after failures is an Event again",
     { stored: inPlace(-48, 96), previous: stapledEntry({ failures: 2, error: { code: "ResponderTimeout", message: "" } }) }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0, error: undefined } }],
@@ -152,23 +165,23 @@ const CASES: [string, Scenario, Script, Expect][] = [
     { stored: inPlace(-90, 96), previous: stapledEntry({ failures: 4, expiringReported: true }) }, { fetch: failed() },
     { steps: ["fetch"], events: [], state: { expiringReported: true, failures: 5 } }],
   ["a failure at the staple's usable end withdraws it: StapleWithdrawn (with the removal), FetchFailed",
-    { stored: inPlace(-96, 96), previous: stapledEntry({ nextCheckAt: at(0) }) }, { fetch: failed() },
+    { stored: inPlace(-96, 96), previous: stapledEntry({ nextCheckAtMs: ms(0) }) }, { fetch: failed() },
     { steps: ["fetch", "removeStaple"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 }, recheckAt: SECONDS(7.5) }],
   ["a failure with nothing in place writes and removes nothing",
     {}, { fetch: failed() },
     { steps: ["fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 }, recheckAt: SECONDS(7.5) }],
   // Rotation.
   ["Companion rotation: the new certificate's staple replaces the old one's in one write",
-    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: `${OLD_LEAF} config-uid 1`, nextCheckAt: at(40) }) }, { fetch: good(), write: { result: "written" } },
+    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: scheduleBasis(OLD_LEAF, "config-uid", 1), nextCheckAtMs: ms(40) }) }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { basis: BASIS, failures: 0 } }],
   ["Companion rotation the responder cannot answer yet: the old certificate's staple is withdrawn",
-    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: `${OLD_LEAF} config-uid 1`, nextCheckAt: at(40) }) }, { fetch: failed() },
+    { stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ basis: scheduleBasis(OLD_LEAF, "config-uid", 1), nextCheckAtMs: ms(40) }) }, { fetch: failed() },
     { steps: ["fetch", "removeStaple"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 } }],
   ["InPlace rotation: the old staple goes before the fetch (Envoy refuses a mismatched one), then the new one is written",
-    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: `${OLD_LEAF} config-uid 1` }) }, { fetch: good(), write: { result: "written" } },
+    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: scheduleBasis(OLD_LEAF, "config-uid", 1) }) }, { fetch: good(), write: { result: "written" } },
     { steps: ["removeStaple", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls", failures: 0 } }],
   ["InPlace rotation the responder cannot answer: removed before the fetch, nothing removed after it",
-    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: `${OLD_LEAF} config-uid 1` }) }, { fetch: failed() },
+    { owner: inPlaceOwner, stored: inPlace(-1, 95, OLD_LEAF), previous: stapledEntry({ staple: "web-tls", basis: scheduleBasis(OLD_LEAF, "config-uid", 1) }) }, { fetch: failed() },
     { steps: ["removeStaple", "fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1 } }],
   // Write outcomes.
   ["a foreign Secret under the companion's name: TargetConflict, never overwritten, retried with backoff",
@@ -183,24 +196,24 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["a write refused because the TLS Secret changed meanwhile: looked at again in a second, the staple in place still described",
     { owner: inPlaceOwner, stored: inPlace(-48, 96), previous: stapledEntry({ staple: "web-tls" }) }, { fetch: good(), write: { result: "stale" } },
     { steps: ["fetch", "write"], events: [], state: { staple: "web-tls", failures: 0 }, recheckAt: SECONDS(1) }],
-  // Schedule (a 95 h window: half less half the 10% jitter is 45.125 h).
+  // Schedule: a staple in place sets it, at half its window less its own jitter, the same in every process.
   ["a refresh not due yet: no fetch, the schedule holds",
-    { stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAt: at(40) }) }, {},
-    { steps: [], events: [], state: { nextCheckAt: at(40), staple: "web-tls-ocsp" }, recheckAt: at(40) }],
+    { stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAtMs: ms(40) }) }, {},
+    { steps: [], events: [], state: { nextCheckAtMs: ms(40), staple: "web-tls-ocsp" }, recheckAt: at(40) }],
   ["a restart with a valid staple in place: no fetch, the refresh scheduled from the staple",
     { stored: inPlace(-1, 95) }, {},
-    { steps: [], events: [], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: at(-1 + 45.125) }],
+    { steps: [], events: [], state: { staple: "web-tls-ocsp", certStatus: "Good", failures: 0, basis: BASIS }, recheckAt: halfLessJitter(-1, 95) }],
   ["a restart with a staple that no longer verifies: fetched at once",
     { stored: unusable() }, { fetch: good(), write: { result: "written" } },
     { steps: ["fetch", "write"], events: ["Stapled"], state: { failures: 0 } }],
   ["an edited config (new generation) with a valid staple: rescheduled from the staple, not refetched",
-    { stored: inPlace(-1, 95), previous: stapledEntry({ basis: `${LEAF} config-uid 0`, nextCheckAt: at(-1) }) }, {},
-    { steps: [], events: [], state: { basis: BASIS }, recheckAt: at(-1 + 45.125) }],
+    { stored: inPlace(-1, 95), previous: stapledEntry({ basis: scheduleBasis(LEAF, "config-uid", 0), nextCheckAtMs: ms(-1) }) }, {},
+    { steps: [], events: [], state: { basis: BASIS }, recheckAt: halfLessJitter(-1, 95) }],
   ["our staple was deleted by someone: the Secret is still there, so it is written again",
-    { previous: stapledEntry({ nextCheckAt: at(40) }) }, { exists: true, fetch: good(), write: { result: "written" } },
+    { previous: stapledEntry({ nextCheckAtMs: ms(40) }) }, { exists: true, fetch: good(), write: { result: "written" } },
     { steps: ["checkExists", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp" } }],
   ["our staple went with its Secret (the cache has not seen the deletion yet): nothing is written",
-    { previous: stapledEntry({ nextCheckAt: at(40) }) }, { exists: false },
+    { previous: stapledEntry({ nextCheckAtMs: ms(40) }) }, { exists: false },
     { steps: ["checkExists"], events: [], state: "unchanged" }],
   // The leaf itself.
   ["an expired leaf: never fetched for; the staple in place withdrawn; CertificateExpired reported once",
@@ -226,8 +239,8 @@ const CASES: [string, Scenario, Script, Expect][] = [
     { owner: undefined, companions: ["web-tls-ocsp"], previous: stapledEntry() }, {},
     { steps: ["deleteCompanion web-tls-ocsp"], events: [], state: "forget" }],
   ["a companion under an old name suffix goes; the one the config names stays",
-    { companions: ["web-tls-ocsp", "web-tls-staple"], stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAt: at(40) }) }, {},
-    { steps: ["deleteCompanion web-tls-staple"], events: [], state: { nextCheckAt: at(40) } }],
+    { companions: ["web-tls-ocsp", "web-tls-staple"], stored: inPlace(-1, 95), previous: stapledEntry({ nextCheckAtMs: ms(40) }) }, {},
+    { steps: ["deleteCompanion web-tls-staple"], events: [], state: { nextCheckAtMs: ms(40) } }],
   ["InPlace keys no config asks for any more come out, and the reconcile ends (the update brings it back)",
     { owner: undefined, inPlaceKeys: ["tls.ocsp-staple"], previous: stapledEntry({ staple: "web-tls" }) }, {},
     { steps: ["removeInPlaceKeys"], events: [], state: "unchanged" }],
@@ -264,8 +277,22 @@ void describe("the reconcile plan (facts, staple in place, fetch outcome, config
   });
 
   void it("the status entry names the touched configs: the one the Secret belonged to and its owner now", () => {
-    const { done } = drive({ owner: { ...companionOwner, key: "ns/new" }, stored: inPlace(-1, 95), previous: stapledEntry({ config: "ns/all", nextCheckAt: at(40) }) });
+    const { done } = drive({ owner: { ...companionOwner, key: "ns/new" }, stored: inPlace(-1, 95), previous: stapledEntry({ config: "ns/all", nextCheckAtMs: ms(40) }) });
     assert.deepEqual([...done.touchedConfigs].sort(), ["ns/all", "ns/new"]);
+  });
+
+  void it("a restart schedules the refresh where the write had, whatever the random source (the status is not rewritten)", () => {
+    const written = drive({ random: () => 0.1 }, { fetch: good(), write: { result: "written" } });
+    const restarted = drive({ stored: inPlace(0, 96), random: () => 0.9 });
+    assert.ok(written.done.recheckAt !== undefined);
+    assert.deepEqual(restarted.done.recheckAt, written.done.recheckAt);
+  });
+
+  void it("an entry keeps its times as epoch milliseconds, not Dates (one entry is kept per Secret)", () => {
+    const { done } = drive({ stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: good(), write: { result: "written" } });
+    assert.ok(typeof done.state === "object");
+    assert.deepEqual([done.state.thisUpdateMs, done.state.nextUpdateMs, typeof done.state.nextCheckAtMs], [ms(0), ms(96), "number"]);
+    assert.deepEqual(Object.entries(done.state).filter(([, value]) => value instanceof Date).map(([field]) => field), []);
   });
 
   void it("is pure: the same facts give the same plan", () => {

@@ -19,16 +19,30 @@ void describe("retryDelayMs", () => {
 void describe("refreshAt", () => {
   const thisUpdate = new Date("2026-11-25T00:00:00Z");
   const usableUntil = new Date("2026-12-02T00:00:00Z");
-  void it("spreads refreshes over the 10% before the due point, never after it", () => {
-    const earliest = refreshAt({ thisUpdate, usableUntil }, thisUpdate, DEFAULT_REFRESH_POLICY, () => 0.999999);
-    const latest = refreshAt({ thisUpdate, usableUntil }, thisUpdate, DEFAULT_REFRESH_POLICY, () => 0);
-    assert.equal(latest.toISOString(), "2026-11-28T12:00:00.000Z");
-    assert.ok(earliest.getTime() > latest.getTime() - 0.1 * 3.5 * 86_400_000 - 1 && earliest < latest);
+  const staple = (certificateSha256: string) => ({ thisUpdate, usableUntil, certificateSha256 });
+  const dueWithoutJitter = new Date("2026-11-28T12:00:00Z").getTime();
+
+  void it("refreshes at half the window less the staple's own share of the 10% jitter", () => {
+    // That staple's share is 0.8878 (refresh-jitter.test.ts): 3.5 days less 0.8878 × 0.35 days.
+    assert.equal(refreshAt(staple("0".repeat(64)), thisUpdate, DEFAULT_REFRESH_POLICY).toISOString(), "2026-11-28T04:32:33.110Z");
+  });
+
+  void it("gives the same staple the same time whenever it is asked: a restart reschedules it where it was", () => {
+    const fetched = refreshAt(staple("ab".repeat(32)), new Date(thisUpdate.getTime() + 2_000), DEFAULT_REFRESH_POLICY);
+    const restarted = refreshAt({ ...staple("ab".repeat(32)), thisUpdate: new Date(thisUpdate.getTime()) }, thisUpdate, DEFAULT_REFRESH_POLICY);
+    assert.equal(restarted.getTime(), fetched.getTime());
+  });
+
+  void it("spreads staples issued together over the 10% before the due point, never after it", () => {
+    const times = Array.from({ length: 1_000 }, (_, i) => refreshAt(staple(String(i).padStart(64, "0")), thisUpdate, DEFAULT_REFRESH_POLICY).getTime());
+    const jitterMs = 0.1 * 3.5 * 86_400_000;
+    assert.ok(times.every((time) => time > dueWithoutJitter - jitterMs && time <= dueWithoutJitter), "within the jitter window");
+    assert.ok(Math.max(...times) - Math.min(...times) > 0.9 * jitterMs, "over all of it");
   });
 
   void it("a response fetched late in its window refreshes minInterval after the fetch", () => {
     const fetchedAt = new Date("2026-11-30T00:00:00Z");
-    assert.equal(refreshAt({ thisUpdate, usableUntil }, fetchedAt, DEFAULT_REFRESH_POLICY, () => 0).toISOString(), "2026-11-30T00:05:00.000Z");
+    assert.equal(refreshAt(staple("0".repeat(64)), fetchedAt, DEFAULT_REFRESH_POLICY).toISOString(), "2026-11-30T00:05:00.000Z");
   });
 });
 
