@@ -2,6 +2,7 @@ import type { Certificate } from "./certificate.ts";
 import type { Chain } from "./chain.ts";
 import { certIdFor } from "./cert-id.ts";
 import { fetchCaIssuers } from "./ca-issuers.ts";
+import { fetchChainStaples, type ChainFetchOptions, type ChainFetchResult } from "./chain-fetch.ts";
 import type { Clock } from "./clock.ts";
 import { fail, isOcspError, OcspError } from "./errors.ts";
 import type { HttpTransport } from "./http-transport.ts";
@@ -82,6 +83,18 @@ export class OcspClient {
       }
     }
     throw lastError ?? new OcspError("NoResponderURL", "no responder URL to ask");
+  }
+
+  /**
+   * The whole chain's staples (`chain: Full`), leaf first, one result per
+   * element (see fetchChainStaples); issuers missing locally are downloaded
+   * from AIA caIssuers through this client's transport.
+   */
+  fetchChainStaples(options: Omit<ChainFetchOptions, "download">): Promise<ChainFetchResult[]> {
+    return fetchChainStaples((request) => this.fetchStaple(request), {
+      ...options,
+      download: (url) => fetchCaIssuers(this.transport, url, options.timeoutMs),
+    });
   }
 
   private async fetchFrom(url: string, leaf: Certificate, issuer: Certificate, options: FetchOptions): Promise<VerifiedResponse> {
