@@ -6,13 +6,17 @@ import { parseCommandLine, secondsFlag, stringFlag } from "./args.ts";
 import type { CommandContext, CommandOutcome } from "./command-context.ts";
 import { exitFor } from "./exit-status.ts";
 import { verifiedReport } from "./report.ts";
-import { parseTarget, probeTls } from "./tls-probe.ts";
+import { ONLY_LEAF_STAPLE_VISIBLE, parseTarget, probeTls } from "./tls-probe.ts";
 
 export const CHECK_HELP = `Usage: ocsp-stapler check HOST:PORT [--servername NAME] [--timeout S] [--json]
 
 Connects to a TLS server asking for a stapled OCSP response, and says whether
 one came back, whether it verifies against the chain the server sent, and how
 long it has left. This is how to prove the staple reaches clients.
+
+It sees only the leaf's staple: Node's TLS does not expose the responses a
+TLS 1.3 server may send for intermediates ("staplesSeen": 1,
+"onlyLeafVisible": true), so those cannot be checked here.
 
 Options:
   --servername NAME  SNI name to send (default: HOST, unless HOST is an IP)
@@ -41,5 +45,7 @@ export async function runCheck(args: readonly string[], context: CommandContext)
     download: (url) => fetchCaIssuers(context.transport(), url, timeoutMs),
     at: context.clock.now(),
   });
-  return { report: verifiedReport(response, { served: positionals[0], protocol: served.protocol, subject: leaf.subject }), exit: exitFor(response.certStatus) };
+  // One staple seen: the leaf's, the only one Node lets us see (see ONLY_LEAF_STAPLE_VISIBLE).
+  const seen = { staplesSeen: 1, onlyLeafVisible: ONLY_LEAF_STAPLE_VISIBLE };
+  return { report: verifiedReport(response, { served: positionals[0], protocol: served.protocol, subject: leaf.subject, ...seen }), exit: exitFor(response.certStatus) };
 }

@@ -1,5 +1,6 @@
 import type { Scheduler } from "../ocsp/clock.ts";
 import type { HttpTransport } from "../ocsp/http-transport.ts";
+import type { ChainReport } from "./chain-report.ts";
 import type { ExitStatus } from "./exit-status.ts";
 import type { Report } from "./report.ts";
 
@@ -13,9 +14,9 @@ export interface CommandContext {
   readonly transport: () => HttpTransport;
 }
 
-/** What a command produced: the report, its exit status and, for `inspect --at`, the instant it judged at. */
+/** What a command produced: the report (a single staple's, or a chain's per element), its exit status and, for `inspect --at`, the instant it judged at. */
 export interface CommandOutcome {
-  readonly report: Report;
+  readonly report: Report | ChainReport;
   readonly exit: ExitStatus;
   readonly at?: Date;
 }

@@ -1,31 +1,36 @@
 import { fetchCaIssuers } from "../ocsp/ca-issuers.ts";
 import { readChain } from "../ocsp/chain.ts";
-import { fail } from "../ocsp/errors.ts";
 import { readCertificates } from "../ocsp/pem.ts";
-import { parseResponse, type BasicResponse } from "../ocsp/response-parser.ts";
-import { algorithmName } from "../ocsp/signature.ts";
+import { isResponseBundle } from "../ocsp/response-bundle.ts";
 import { verifyStaple } from "../ocsp/verify-staple.ts";
 import { parseCommandLine, stringFlag } from "./args.ts";
 import type { CommandContext, CommandOutcome } from "./command-context.ts";
+import { decodedReport } from "./decoded-report.ts";
 import { exitFor } from "./exit-status.ts";
+import { inspectBundle } from "./inspect-bundle.ts";
 import { readInputFile } from "./load-files.ts";
-import { statusFields, verifiedReport } from "./report.ts";
+import { verifiedReport } from "./report.ts";
 import { UsageError } from "./usage-error.ts";
 
 export const INSPECT_HELP = `Usage: ocsp-stapler inspect STAPLE.der [--cert CHAIN.pem] [--issuer ISSUER.pem] [--at TIME] [--json]
 
 Decodes a staple (a DER OCSP response). Given the certificate, verifies it
 exactly as "fetch" does, at TIME: "was this staple valid then?".
+A file of "-----BEGIN OCSP RESPONSE-----" blocks (what "fetch --chain full
+--out" writes) is read as a bundle: block 1 is about the leaf, block 2 about
+the first intermediate, and so on; each is verified against that certificate
+of CHAIN.pem and listed on its own.
 
 Options:
   --cert FILE     PEM chain whose first certificate the staple must be about
-  --issuer FILE   the issuer certificate, when the chain does not hold it
+  --issuer FILE   the issuer certificate(s), when the chain does not hold them
   --at TIME       judge freshness at this RFC 3339 instant (default: now)
   --json          print one JSON object instead of a summary
   -h, --help      show this help
 
 Without --cert the staple is only decoded ("verified": false).
-Exit status: 0 good, 1 revoked or unknown, 2 any failure.
+Exit status: 0 good, 1 revoked or unknown, 2 any failure. For a bundle: 0 when
+every response is good, 2 when any failed, otherwise 1.
 `;
 
 const OPTIONS = { cert: { type: "string" }, issuer: { type: "string" }, at: { type: "string" }, json: { type: "boolean" } } as const;
@@ -36,11 +41,13 @@ export async function runInspect(args: readonly string[], context: CommandContex
   const { values, positionals } = parseCommandLine(args, OPTIONS, { min: 1, max: 1 });
   if (values.help === true) return "help";
   const at = parseInstant(stringFlag(values, "at")) ?? context.clock.now();
-  const der = readInputFile(positionals[0] ?? "", "the staple");
+  const stapleFile = positionals[0] ?? "";
+  const der = readInputFile(stapleFile, "the staple");
   const certPath = stringFlag(values, "cert");
+  const issuerPath = stringFlag(values, "issuer");
+  if (isResponseBundle(der)) return inspectBundle(der, stapleFile, context, { at, ...(certPath === undefined ? {} : { certPath }), ...(issuerPath === undefined ? {} : { issuerPath }) });
   if (certPath === undefined) return decodeOnly(der);
   const chain = readChain(readInputFile(certPath, "the certificate chain"));
-  const issuerPath = stringFlag(values, "issuer");
   const { response, issuer } = await verifyStaple(der, {
     chain,
     ...(issuerPath === undefined ? {} : { explicitIssuers: readCertificates(readInputFile(issuerPath, "the issuer"), issuerPath) }),
@@ -52,36 +59,8 @@ export async function runInspect(args: readonly string[], context: CommandContex
 
 /** No certificate: report what the staple says about itself, flagged as unverified. */
 function decodeOnly(der: Uint8Array): CommandOutcome {
-  const response = parseResponse(der);
-  const [first] = response.responses;
-  if (first === undefined) return fail("MalformedResponse", "the response holds no SingleResponse");
-  return {
-    report: {
-      ok: true,
-      verified: false,
-      ...statusFields(first.status),
-      serial: first.certId.serial,
-      thisUpdate: first.thisUpdate.toISOString(),
-      ...(first.nextUpdate === undefined ? {} : { nextUpdate: first.nextUpdate.toISOString() }),
-      producedAt: response.producedAt.toISOString(),
-      ...decodedFields(response),
-    },
-    exit: exitFor(first.status),
-  };
-}
-
-function decodedFields(response: BasicResponse): Record<string, unknown> {
-  return {
-    signatureAlgorithm: algorithmName(response.signatureAlgorithm),
-    responderId: "byKey" in response.responderId ? { byKey: Buffer.from(response.responderId.byKey).toString("hex") } : { byName: Buffer.from(response.responderId.byName).toString("hex") },
-    embeddedCertificates: response.certificates.length,
-    responses: response.responses.map((single) => ({
-      serial: single.certId.serial,
-      ...statusFields(single.status),
-      thisUpdate: single.thisUpdate.toISOString(),
-      ...(single.nextUpdate === undefined ? {} : { nextUpdate: single.nextUpdate.toISOString() }),
-    })),
-  };
+  const { report, status } = decodedReport(der);
+  return { report, exit: exitFor(status) };
 }
 
 function parseInstant(value: string | undefined): Date | undefined {

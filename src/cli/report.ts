@@ -74,7 +74,13 @@ export function renderText(report: Report, now: Date): string {
   for (const [key, value] of Object.entries(report)) {
     if (typeof value === "string" && ["out", "served"].includes(key)) rows.push([key === "out" ? "written to" : "served by", value]);
   }
+  if (typeof report.staplesSeen === "number") rows.push(["staples seen", staplesSeenText(report.staplesSeen, report.onlyLeafVisible === true)]);
   return rows.filter((row): row is [string, string] => row[1] !== undefined).map(([key, value]) => `${key.padEnd(13)}${value}`).join("\n") + "\n";
+}
+
+/** `check`: how many staples came back, and plainly that only the leaf's can be seen when that is so. */
+function staplesSeenText(count: number, onlyLeafVisible: boolean): string {
+  return onlyLeafVisible ? `${count} (the leaf's; Node's TLS shows no intermediate's staple, so those cannot be checked)` : String(count);
 }
 
 /** "3d 4h left" / "expired 2h ago": how long a staple has, at a glance. */

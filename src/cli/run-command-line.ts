@@ -1,6 +1,7 @@
 import { systemClock } from "../ocsp/clock.ts";
 import { UndiciTransport } from "../ocsp/undici-transport.ts";
 import { VERSION } from "../version.ts";
+import { isChainReport, renderChainText } from "./chain-report.ts";
 import { CHECK_HELP, runCheck } from "./check-command.ts";
 import { CONTROLLER_HELP, runController } from "./controller-command.ts";
 import type { CommandContext, CommandRunner } from "./command-context.ts";
@@ -54,7 +55,9 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
       context.stdout(command.help);
       return EXIT.good;
     }
-    context.stdout(json ? `${JSON.stringify(outcome.report)}\n` : renderText(outcome.report, outcome.at ?? context.clock.now()));
+    const now = outcome.at ?? context.clock.now();
+    const text = isChainReport(outcome.report) ? renderChainText(outcome.report, now) : renderText(outcome.report, now);
+    context.stdout(json ? `${JSON.stringify(outcome.report)}\n` : text);
     return outcome.exit;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -10,6 +10,15 @@ export interface ServedHandshake {
 }
 
 /**
+ * Node's TLS client hands over only the leaf's OCSP response (the
+ * `OCSPResponse` event, from OpenSSL's SSL_get_tlsext_status_ocsp_resp).
+ * Under TLS 1.3 a server may send one response per certificate (RFC 8446
+ * §4.4.2.1, what `chain: Full` staples are for), but the intermediates' ones
+ * cannot be seen from here: `check` says so rather than report them missing.
+ */
+export const ONLY_LEAF_STAPLE_VISIBLE = true;
+
+/**
  * Opens one TLS connection asking for status_request (RFC 6066 §8) and
  * records what came back. Trust is not checked here (`rejectUnauthorized:
  * false`): `check` answers "is a valid staple served for this chain?", which
