@@ -147,7 +147,7 @@ export class SecretReconciler {
     if (leaf === undefined) return undefined;
     const stored = store.stored;
     const stapleInPlaceFor = stored?.data[config.target.keys[0] ?? ""] === undefined ? undefined : stored.certificateSha256;
-    if (!fetchLikely({ leafSha256: sha256Hex(leaf), stapleInPlaceFor, nextCheckAt: previous?.nextCheckAt, now })) return undefined;
+    if (!fetchLikely({ leafSha256: sha256Hex(leaf), stapleInPlaceFor, nextCheckAtMs: previous?.nextCheckAtMs, now })) return undefined;
     const url = config.responder.urlOverride === "" ? (this.waitingFor.get(secret) ?? ocspUrlHint(leaf)) : config.responder.urlOverride;
     const room = url === undefined ? undefined : this.deps.fetcher.roomFor(url);
     if (room === undefined || url === undefined) this.waitingFor.delete(secret);

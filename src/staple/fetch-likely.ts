@@ -4,8 +4,8 @@ export interface BeforeParse {
   readonly leafSha256: string;
   /** The certificate the staple in place was written for, when a staple is in place under the first target key. */
   readonly stapleInPlaceFor: string | undefined;
-  /** When the last reconcile planned to look again (undefined: never reconciled by this process). */
-  readonly nextCheckAt: Date | undefined;
+  /** When the last reconcile planned to look again, epoch ms (undefined: never reconciled by this process). */
+  readonly nextCheckAtMs: number | undefined;
   readonly now: Date;
 }
 
@@ -22,5 +22,5 @@ export interface BeforeParse {
  */
 export function fetchLikely(facts: BeforeParse): boolean {
   if (facts.stapleInPlaceFor !== facts.leafSha256) return true;
-  return facts.nextCheckAt !== undefined && facts.nextCheckAt.getTime() <= facts.now.getTime();
+  return facts.nextCheckAtMs !== undefined && facts.nextCheckAtMs <= facts.now.getTime();
 }
