@@ -182,7 +182,28 @@ async function stop(child: ChildProcess, dir: string | undefined): Promise<void>
       await exited;
     }
   }
+  // A connection's process can outlive the daemon by a moment and still log
+  // (a client's TLS alert, say), recreating log/ in a removed temp dir.
+  if (!(await groupGone(child, 5_000))) {
+    signalGroup(child, "SIGKILL");
+    await groupGone(child, 5_000);
+  }
   if (dir !== undefined) await removeTempDir(dir);
+}
+
+/** True once no process of the daemon's group is left (polled), false after `timeoutMs`. */
+async function groupGone(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.pid === undefined) return true;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(-child.pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(20, undefined, { ref: false });
+  }
 }
 
 /** Signals the daemon's process group (it leads one, being spawned detached), so its children go too. */
