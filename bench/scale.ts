@@ -18,7 +18,7 @@ import { waitFor } from "../test/support/wait-for.ts";
 import { inParallel } from "./support/in-parallel.ts";
 import { countRequests, requestsBetween, type RequestCounts } from "../test/support/apiserver-requests.ts";
 import { CompanionWatch } from "./scale/companion-watch.ts";
-import { chartNodeOptions, startBenchController, type BenchController } from "./scale/controller-process.ts";
+import { chartMallocArenaMax, chartNodeOptions, startBenchController, type BenchController } from "./scale/controller-process.ts";
 import { measureFloor } from "./scale/floor.ts";
 
 const SIZES = (process.env.BENCH_SECRETS ?? "1000").split(",").map((size) => Number(size.trim()));
@@ -41,7 +41,7 @@ interface Row {
   restartOcsp: number; restartWrites: number; restartReady: number;
 }
 
-console.log(`ocsp-stapler scale benchmark (Node ${process.version}); controller NODE_OPTIONS "${NODE_OPTIONS}", --fetch-rate ${RATE}`);
+console.log(`ocsp-stapler scale benchmark (Node ${process.version}); controller NODE_OPTIONS "${NODE_OPTIONS}", MALLOC_ARENA_MAX "${await chartMallocArenaMax()}", --fetch-rate ${RATE}`);
 const rows: Row[] = [];
 for (const size of SIZES) rows.push(await run(size));
 

@@ -17,8 +17,23 @@ const VALUES = fileURLToPath(new URL("../../charts/ocsp-stapler/values.yaml", im
  * quoted string on its own line; a changed layout fails loudly here.
  */
 export async function chartNodeOptions(): Promise<string> {
-  const match = /^nodeOptions:\s*"([^"]*)"\s*$/m.exec(await readFile(VALUES, "utf8"));
-  if (match?.[1] === undefined) throw new Error(`no nodeOptions: "…" line in ${VALUES}`);
+  return chartValue("nodeOptions");
+}
+
+/** The chart's default `mallocArenaMax` (values.yaml): the controller's MALLOC_ARENA_MAX, as the chart sets it. */
+export async function chartMallocArenaMax(): Promise<string> {
+  return chartValue("mallocArenaMax");
+}
+
+async function arenaEnv(): Promise<Record<string, string>> {
+  const arenas = await chartMallocArenaMax();
+  return arenas === "" ? {} : { MALLOC_ARENA_MAX: arenas };
+}
+
+/** A top-level string value of values.yaml: one quoted string on its own line; a changed layout fails loudly here. */
+async function chartValue(name: string): Promise<string> {
+  const match = new RegExp(`^${name}:\\s*"([^"]*)"\\s*$`, "m").exec(await readFile(VALUES, "utf8"));
+  if (match?.[1] === undefined) throw new Error(`no ${name}: "…" line in ${VALUES}`);
   return match[1];
 }
 
@@ -45,7 +60,8 @@ const TICKS_PER_SECOND = 100;
 
 /**
  * `ocsp-stapler controller` as its own process from the built dist/, with
- * `nodeOptions` in NODE_OPTIONS (as the chart sets it) and its inspector on
+ * `nodeOptions` in NODE_OPTIONS and `mallocArenaMax` in MALLOC_ARENA_MAX (as
+ * the chart sets them) and its inspector on
  * loopback for heap readings; its log (warn and above) goes to `logPath`.
  * Resolves once it serves /healthz.
  */
@@ -54,7 +70,7 @@ export async function startBenchController(options: { kubeconfig: string; namesp
   const log = openSync(options.logPath, "a");
   const child = spawn(process.execPath, [`--inspect=127.0.0.1:${String(inspectPort)}`, MAIN, "controller", "--kubeconfig", options.kubeconfig, "--namespace", options.namespace,
     "--metrics-addr", `127.0.0.1:${String(metricsPort)}`, "--fetch-rate", options.fetchRate], {
-    stdio: ["ignore", log, log], env: { ...process.env, LOG_LEVEL: "warn", NODE_OPTIONS: options.nodeOptions },
+    stdio: ["ignore", log, log], env: { ...process.env, LOG_LEVEL: "warn", NODE_OPTIONS: options.nodeOptions, ...(await arenaEnv()) },
   });
   closeSync(log);
   const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -118,6 +118,14 @@ void describe("the Helm chart", () => {
     }
   });
 
+  void it("the controller's memory settings: the measured heap caps and glibc's arenas, the arenas left to glibc when empty", async () => {
+    const deployment = only(await render(), "Deployment").text;
+    assert.match(deployment, /- \{ name: NODE_OPTIONS, value: "--max-old-space-size=128 --max-semi-space-size=4" \}/);
+    assert.match(deployment, /- \{ name: MALLOC_ARENA_MAX, value: "2" \}/);
+    assert.doesNotMatch(only(await render("mallocArenaMax="), "Deployment").text, /MALLOC_ARENA_MAX/);
+    await assert.rejects(helm(["template", "rel", CHART, "--set-string", "mallocArenaMax=many"]), /mallocArenaMax/);
+  });
+
   void it("ServiceMonitor and PodDisruptionBudget only when asked", async () => {
     const kinds = (await render("metrics.serviceMonitor.enabled=true", "podDisruptionBudget.enabled=true")).map((m) => m.kind);
     assert.ok(kinds.includes("ServiceMonitor") && kinds.includes("PodDisruptionBudget"));

@@ -10,11 +10,9 @@
 // (and, being an expansion, is read at every handshake instead).
 import assert from "node:assert/strict";
 import { copyFile, mkdir, readFile, rename, symlink, writeFile } from "node:fs/promises";
-import { connect as connectTcp, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect as connectTls } from "node:tls";
 import { ocspFileIfExists, startExim, type RunningExim } from "../support/exim.ts";
 import { cliStapledChain, type CliStapledChain } from "../support/cli-stapled-chain.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
@@ -22,6 +20,7 @@ import { runOpenssl } from "../support/pki-openssl.ts";
 import type { Issued, TestCa } from "../support/pki.ts";
 import { EXIM, skipUnlessInstalled } from "../support/programs.ts";
 import { runCli } from "../support/run-cli.ts";
+import { stapleOverStarttls } from "../support/smtp-starttls.ts";
 
 // Exim comes from Debian's packages (exim4-daemon-light). Outside CI a missing
 // Exim skips these tests (with the reason); in CI it fails them.
@@ -143,88 +142,3 @@ void describe("a staple fetched by the CLI, served by Exim after STARTTLS", { sk
     }
   });
 });
-
-/**
- * SMTP up to STARTTLS by hand, then Node's TLS client asking for a staple
- * (verifying the chain against `rootPem`). Resolves with the raw OCSP
- * response, or undefined when the server sent none.
- */
-async function stapleOverStarttls(port: number, rootPem: string): Promise<Buffer | undefined> {
-  const socket = connectTcp(port, "127.0.0.1");
-  socket.setTimeout(10_000, () => socket.destroy(new Error("SMTP timed out")));
-  try {
-    const reader = smtpReplies(socket);
-    await expectReply(reader, "220");
-    socket.write("EHLO ocsp-stapler.test\r\n");
-    assert.match(await expectReply(reader, "250"), /^250[- ]STARTTLS$/m, "Exim does not offer STARTTLS");
-    socket.write("STARTTLS\r\n");
-    await expectReply(reader, "220");
-    reader.detach();
-    return await new Promise<Buffer | undefined>((resolve, reject) => {
-      let staple: Buffer | undefined;
-      const tls = connectTls({ socket, servername: "localhost", requestOCSP: true, ca: rootPem });
-      // Node passes null when the server sent no staple.
-      tls.once("OCSPResponse", (response: Buffer | null) => { staple = response ?? undefined; });
-      tls.once("secureConnect", () => {
-        tls.end("QUIT\r\n");
-        resolve(staple);
-      });
-      tls.once("error", reject);
-    });
-  } finally {
-    socket.destroy();
-  }
-}
-
-interface ReplyReader {
-  /** The next complete (possibly multi-line) reply. */
-  next(): Promise<string>;
-  /** Stops reading, leaving the socket to the TLS client. */
-  detach(): void;
-}
-
-function smtpReplies(socket: Socket): ReplyReader {
-  let buffered = "";
-  let waiting: { resolve: (reply: string) => void; reject: (error: Error) => void } | undefined;
-  const complete = (): string | undefined => {
-    // A reply ends with a line "NNN text" (space, not hyphen, after the code).
-    const end = /^\d{3}(?: [^\r\n]*)?\r\n/m.exec(buffered);
-    if (end === null) return undefined;
-    const length = end.index + end[0].length;
-    const reply = buffered.slice(0, length);
-    buffered = buffered.slice(length);
-    return reply;
-  };
-  const pump = (): void => {
-    if (waiting === undefined) return;
-    const reply = complete();
-    if (reply !== undefined) {
-      const { resolve } = waiting;
-      waiting = undefined;
-      resolve(reply);
-    }
-  };
-  const onData = (chunk: Buffer): void => { buffered += chunk.toString("latin1"); pump(); };
-  const onError = (error: Error): void => { waiting?.reject(error); waiting = undefined; };
-  const onClose = (): void => { onError(new Error(`connection closed; unparsed: ${JSON.stringify(buffered)}`)); };
-  socket.on("data", onData);
-  socket.on("error", onError);
-  socket.on("close", onClose);
-  return {
-    next: () => new Promise((resolve, reject) => {
-      waiting = { resolve, reject };
-      pump();
-    }),
-    detach: () => {
-      socket.off("data", onData);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    },
-  };
-}
-
-async function expectReply(reader: ReplyReader, code: string): Promise<string> {
-  const reply = await reader.next();
-  assert.ok(reply.startsWith(code), `expected ${code}, got ${JSON.stringify(reply)}`);
-  return reply;
-}

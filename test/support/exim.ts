@@ -51,8 +51,9 @@ export interface EximOptions {
   /** `tls_privatekey`. */
   readonly keyPath: string;
   /**
-   * `tls_ocsp_file`, written as given: a path to a DER OCSP response, or an
-   * expansion such as `ocspFileIfExists(path)`. Absent: Exim staples nothing.
+   * `tls_ocsp_file`, written as given: a path to a DER OCSP response,
+   * `pemBundle(path)` for a bundle of several, or an expansion such as
+   * `ocspFileIfExists(path)`. Absent: Exim staples nothing.
    */
   readonly ocspFile?: string;
 }
@@ -65,6 +66,28 @@ export interface EximOptions {
 export function ocspFileIfExists(path: string): string {
   if (/[${}\\\s]/.test(path)) throw new Error(`a path Exim would mis-expand: ${path}`);
   return `\${if exists{${path}}{${path}}}`;
+}
+
+/**
+ * `tls_ocsp_file = PEM PATH`: PATH holds several responses as `OCSP RESPONSE`
+ * PEM blocks (see ocsp-bundle.ts), one per certificate of the chain. The
+ * prefix (GnuTLS 3.6.3+; observed with Exim 4.96) makes Exim load the file
+ * as PEM; without it Exim reads one DER response. Under TLS 1.3 GnuTLS sends
+ * every response with its certificate; under TLS 1.2, the leaf's only.
+ */
+export function pemBundle(path: string): string {
+  if (/[${}\\\s]/.test(path)) throw new Error(`a path Exim would mis-expand: ${path}`);
+  return `PEM ${path}`;
+}
+
+/**
+ * `tls_ocsp_file = ${if exists{PATH}{PEM PATH}}`: the bundle when PATH
+ * exists, else no staple at all (the expansion is empty), read at every
+ * handshake. What to write when the bundle may be withdrawn: a plain
+ * `PEM PATH` naming a missing file makes STARTTLS fail instead.
+ */
+export function pemBundleIfExists(path: string): string {
+  return `\${if exists{${path}}{${pemBundle(path)}}}`;
 }
 
 export interface RunningExim {
@@ -159,7 +182,28 @@ async function stop(child: ChildProcess, dir: string | undefined): Promise<void>
       await exited;
     }
   }
+  // A connection's process can outlive the daemon by a moment and still log
+  // (a client's TLS alert, say), recreating log/ in a removed temp dir.
+  if (!(await groupGone(child, 5_000))) {
+    signalGroup(child, "SIGKILL");
+    await groupGone(child, 5_000);
+  }
   if (dir !== undefined) await removeTempDir(dir);
+}
+
+/** True once no process of the daemon's group is left (polled), false after `timeoutMs`. */
+async function groupGone(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.pid === undefined) return true;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(-child.pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(20, undefined, { ref: false });
+  }
 }
 
 /** Signals the daemon's process group (it leads one, being spawned detached), so its children go too. */

@@ -14,6 +14,12 @@ export interface OfflineResponseOptions {
   readonly nextUpdateDays?: number;
   /** Embed no certificates (the usual shape of issuer-signed answers). */
   readonly noCerts?: boolean;
+  /**
+   * How the response names its signer (RFC 6960 §4.2.1 ResponderID): by
+   * subject name (OpenSSL's default) or by the SHA-1 of its key (`-resp_key_id`,
+   * what many public CAs send). GnuTLS clients treat the two differently.
+   */
+  readonly responderId?: "name" | "key";
   /** Signing digest (-rmd); OpenSSL's default otherwise. Ed25519 needs none. */
   readonly digest?: string;
 }
@@ -33,6 +39,7 @@ export async function makeOfflineResponse(options: OfflineResponseOptions): Prom
     "ocsp", "-index", options.index, "-CA", options.ca.certPath, "-rsigner", signer.certPath, "-rkey", signer.keyPath,
     "-reqin", request, "-respout", response, "-ndays", String(options.nextUpdateDays ?? 7),
     ...(options.noCerts === true ? ["-resp_no_certs"] : []),
+    ...(options.responderId === "key" ? ["-resp_key_id"] : []),
     ...(options.digest === undefined ? [] : ["-rmd", options.digest]),
   ]);
   return new Uint8Array(await readFile(response));

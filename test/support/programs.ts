@@ -19,7 +19,9 @@ export const HAPROXY: Program = { name: "haproxy", paths: ["/usr/sbin/haproxy", 
 export const EXIM: Program = { name: "Exim", paths: ["/usr/sbin/exim4", "/usr/sbin/exim"], probe: ["-bV"], apt: "exim4-daemon-light" };
 export const FIREFOX: Program = { name: "firefox-esr", paths: ["/usr/bin/firefox-esr", "/usr/lib/firefox-esr/firefox-esr"], probe: ["--version"], apt: "firefox-esr" };
 export const OCSPTOOL: Program = { name: "ocsptool (GnuTLS)", paths: ["/usr/bin/ocsptool"], probe: ["--version"], apt: "gnutls-bin" };
-export const GNUTLS_CLI: Program = { name: "gnutls-cli", paths: ["/usr/bin/gnutls-cli"], probe: ["--version"], apt: "gnutls-bin" };
+/** GnuTLS's command-line client: the one client that receives and checks every staple of a TLS 1.3 chain. */
+export const GNUTLS_CLI: Program = { name: "gnutls-cli", paths: ["/usr/bin/gnutls-cli", "/usr/local/bin/gnutls-cli"], probe: ["--version"], apt: "gnutls-bin" };
+export const CURL: Program = { name: "curl", paths: ["/usr/bin/curl", "/usr/local/bin/curl"], probe: ["--version"], apt: "curl" };
 export const CERTUTIL: Program = { name: "certutil", paths: ["/usr/bin/certutil"], probe: ["-H"], anyStatus: true, apt: "libnss3-tools" };
 
 const found = new Map<Program, string | undefined>();
