@@ -1,29 +1,34 @@
 // `chain: Full` with a real mail server (issue 12): Exim (GnuTLS) serves a
 // leaf + intermediate chain and a PEM bundle holding both responses
-// (`tls_ocsp_file = PEM <file>`). What each client then gets, asserted as it
-// is today with Debian 12's GnuTLS 3.7.9, Exim 4.96, OpenSSL 3.0 and curl 7.88:
+// (`tls_ocsp_file = PEM <file>`). The all-good bundle is the project's own:
+// `ocsp-stapler fetch --chain full --out` writes it from the PKI's real
+// responders. What each client then gets, asserted as it is today with
+// Debian 12's GnuTLS 3.7.9, Exim 4.96, OpenSSL 3.0 and curl 7.88:
 // - gnutls-cli receives and checks a staple per certificate under TLS 1.3,
-//   the leaf's only under TLS 1.2;
+//   byte for byte what the CLI wrote, the leaf's only under TLS 1.2 (Exim
+//   loading the file also proves GnuTLS matched each response to a
+//   certificate of the chain: it refuses a file where one matches none);
 // - GnuTLS refuses to load a revoked response, so Exim answers STARTTLS with
 //   "454 TLS currently unavailable" (revoked leaf or intermediate alike);
 // - a revoked intermediate is then found only by a client's own online check
 //   (gnutls-cli --ocsp), and only when no staple verified;
 // - OpenSSL-based clients (s_client, curl, Node) complete TLS 1.3 and 1.2
 //   handshakes with the full bundle and see the leaf's staple.
-// The bundle is made here from OpenSSL's responses; it will be switched to the
-// operator's bundle key once the engine writes it. docs/full-chain-clients.md
-// explains the results to users.
+// The cases that need a response the CLI would not write (a revoked element,
+// a leaf-only bundle) write their bundle here with the engine's encoding.
+// docs/full-chain-clients.md explains the results to users.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { encodeResponseBundle, readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 import { curlSmtpCertStatus } from "../support/curl-client.ts";
 import { pemBundle, pemBundleIfExists, startExim, type RunningExim } from "../support/exim.ts";
-import { gnutlsCliStarttls } from "../support/gnutls-client.ts";
-import { writeOcspBundle } from "../support/ocsp-bundle.ts";
+import { gnutlsCliStarttls, writeResponseBundle } from "../support/gnutls-client.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { opensslQuery } from "../support/pki-ocsp-client.ts";
 import { CURL, EXIM, GNUTLS_CLI, skipUnlessInstalled } from "../support/programs.ts";
+import { runCli } from "../support/run-cli.ts";
 import { starttlsReply, stapleOverStarttls } from "../support/smtp-starttls.ts";
 import { createThreeLevelPki, type ThreeLevelPki } from "../support/three-level-pki.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -40,6 +45,8 @@ const refusalLogged = (exim: RunningExim): Promise<string> =>
 
 void describe("chain: Full with Exim: every response of the chain in one PEM bundle", { skip }, () => {
   let pki: ThreeLevelPki;
+  /** What `fetch --chain full --out` wrote, as text. */
+  let cliBundle: string;
   let leafResponse: Uint8Array;
   let intermediateResponse: Uint8Array;
   let full: RunningExim;
@@ -53,12 +60,18 @@ void describe("chain: Full with Exim: every response of the chain in one PEM bun
       await exim.stop();
     }
   };
-  const bundle = (name: string, responses: readonly Uint8Array[]): Promise<string> => writeOcspBundle(join(pki.root.dir, name), responses);
+  const bundle = (name: string, responses: readonly Uint8Array[]): Promise<string> => writeResponseBundle(join(pki.root.dir, name), responses);
 
   before(async () => {
     pki = await createThreeLevelPki("full-chain");
-    [leafResponse, intermediateResponse] = await Promise.all([pki.response("leaf"), pki.response("intermediate")]);
-    full = await startExim({ certPath: pki.chainPath, keyPath: pki.leaf.keyPath, ocspFile: pemBundle(await bundle("full.pem", [leafResponse, intermediateResponse])) });
+    const cliPath = join(pki.root.dir, "full.pem");
+    const fetched = await runCli(["fetch", "--chain", "full", "--cert", pki.chainPath, "--issuer", pki.rootPath, "--out", cliPath]);
+    assert.equal(fetched.status, 0, fetched.stdout + fetched.stderr);
+    cliBundle = await readFile(cliPath, "latin1");
+    const [leaf, intermediate, ...more] = readResponseBundle(cliBundle, cliPath);
+    assert.ok(leaf !== undefined && intermediate !== undefined && more.length === 0, "two responses: the leaf's, then the intermediate's");
+    [leafResponse, intermediateResponse] = [leaf, intermediate];
+    full = await startExim({ certPath: pki.chainPath, keyPath: pki.leaf.keyPath, ocspFile: pemBundle(cliPath) });
   });
 
   after(async () => {
@@ -68,7 +81,7 @@ void describe("chain: Full with Exim: every response of the chain in one PEM bun
   });
 
   void describe("gnutls-cli", () => {
-    void it("TLS 1.3: a staple for the leaf and one for the intermediate, each checked by GnuTLS and again by openssl ocsp", async () => {
+    void it("TLS 1.3: a staple for the leaf and one for the intermediate, byte for byte the CLI's file, each checked by GnuTLS and again by openssl ocsp", async () => {
       const run = await gnutlsCliStarttls(full.port, { tls: "1.3", caPath: pki.rootPath });
       assert.equal(run.code, 0, run.output + (await full.log()));
       assert.equal(run.status, TRUSTED);
@@ -77,6 +90,7 @@ void describe("chain: Full with Exim: every response of the chain in one PEM bun
       const [leafStaple, intermediateStaple] = run.responses;
       assert.ok(leafStaple?.equals(leafResponse) === true, "the leaf's staple is the bundle's first response");
       assert.ok(intermediateStaple?.equals(intermediateResponse) === true, "the intermediate's staple is the bundle's second response");
+      assert.equal(encodeResponseBundle(run.responses), cliBundle, "the staples, bundled again, are the file the CLI wrote");
       const checks = await Promise.all([
         opensslQuery({ cert: pki.leaf, issuer: pki.intermediate, response: leafStaple, caFile: pki.rootPath }),
         opensslQuery({ cert: pki.intermediate, issuer: pki.root, response: intermediateStaple, caFile: pki.rootPath }),
@@ -87,9 +101,9 @@ void describe("chain: Full with Exim: every response of the chain in one PEM bun
       }
     });
 
-    void it("TLS 1.2: the leaf's staple only", async () => {
+    void it("TLS 1.2: the leaf's staple only, as the protocol allows", async () => {
       const run = await gnutlsCliStarttls(full.port, { tls: "1.2", caPath: pki.rootPath });
-      assert.equal(run.code, 0, run.output);
+      assert.equal(run.code, 0, run.output + (await full.log()));
       assert.equal(run.status, TRUSTED);
       assert.match(run.output, /\(TLS1\.2-X\.509\)/);
       assert.equal(run.responses.length, 1, run.output);

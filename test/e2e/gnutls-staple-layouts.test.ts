@@ -17,8 +17,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pemBundle, startExim } from "../support/exim.ts";
-import { gnutlsCliStarttls } from "../support/gnutls-client.ts";
-import { writeOcspBundle } from "../support/ocsp-bundle.ts";
+import { gnutlsCliStarttls, writeResponseBundle } from "../support/gnutls-client.ts";
 import { opensslQuery } from "../support/pki-ocsp-client.ts";
 import { EXIM, GNUTLS_CLI, skipUnlessInstalled } from "../support/programs.ts";
 import { createThreeLevelPki, ISSUER_SIGNED, type ChainMember, type ResponseLayout, type ThreeLevelPki } from "../support/three-level-pki.ts";
@@ -80,7 +79,7 @@ void describe("the staple layouts gnutls-cli accepts under TLS 1.3", { skip }, (
       const other: ChainMember = testCase.member === "leaf" ? "intermediate" : "leaf";
       const [tested, plain] = await Promise.all([pki.response(testCase.member, testCase.layout), pki.response(other, ISSUER_SIGNED)]);
       const responses = testCase.member === "leaf" ? [tested, plain] : [plain, tested];
-      const bundlePath = await writeOcspBundle(join(pki.root.dir, `layout-${String(index)}.pem`), responses);
+      const bundlePath = await writeResponseBundle(join(pki.root.dir, `layout-${String(index)}.pem`), responses);
       const certPath = testCase.serverSendsRoot === true ? await withRoot(pki, index) : pki.chainPath;
       const exim = await startExim({ certPath, keyPath: pki.leaf.keyPath, ocspFile: pemBundle(bundlePath) });
       try {

@@ -45,10 +45,17 @@ void describe("the OCSP response bundle", () => {
     assert.deepEqual(readResponseBundle(Buffer.from(text), "bundle.pem"), [first, second]);
   });
 
+  void it("reads what gnutls-cli --save-ocsp-multi saves: the same blocks back to back, with LF or CRLF line ends", () => {
+    const saved = encodeResponseBundle([first, second]);
+    assert.deepEqual(readResponseBundle(saved, "staples.pem"), [first, second]);
+    assert.deepEqual(readResponseBundle(`leading text\r\n${saved.replaceAll("\n", "\r\n")}trailing\r\n`, "staples.pem"), [first, second]);
+  });
+
   void it("tells a bundle from a DER response", () => {
     assert.equal(isResponseBundle(encodeResponseBundle([first])), true);
     assert.equal(isResponseBundle(Buffer.from(encodeResponseBundle([first]))), true);
     assert.equal(isResponseBundle(first), false);
+    assert.equal(isResponseBundle(""), false, "gnutls-cli saved no staple");
     assert.equal(isResponseBundle(Buffer.from("-----BEGIN CERTIFICATE-----\n")), false);
   });
 

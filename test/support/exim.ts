@@ -70,9 +70,9 @@ export function ocspFileIfExists(path: string): string {
 
 /**
  * `tls_ocsp_file = PEM PATH`: PATH holds several responses as `OCSP RESPONSE`
- * PEM blocks (see ocsp-bundle.ts), one per certificate of the chain. The
- * prefix (GnuTLS 3.6.3+; observed with Exim 4.96) makes Exim load the file
- * as PEM; without it Exim reads one DER response. Under TLS 1.3 GnuTLS sends
+ * PEM blocks, one per certificate of the chain: what `fetch --chain full
+ * --out` writes (src/ocsp/response-bundle.ts). The prefix (GnuTLS 3.6.3+;
+ * observed with Exim 4.96) makes Exim load the file as PEM; without it Exim reads one DER response. Under TLS 1.3 GnuTLS sends
  * every response with its certificate; under TLS 1.2, the leaf's only.
  */
 export function pemBundle(path: string): string {

@@ -15,9 +15,9 @@
  * is false): a good leaf staple skips it.
  */
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseOcspBundle } from "./ocsp-bundle.ts";
+import { encodeResponseBundle, isResponseBundle, readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 import { GNUTLS_CLI, findProgram } from "./programs.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
@@ -67,11 +67,23 @@ export async function gnutlsCliStarttls(port: number, options: GnutlsCliOptions)
     ];
     const { code, output } = await run(binary, args);
     const status = /^- Status: (.*?)\s*$/m.exec(output)?.[1];
-    const responses = parseOcspBundle(await readFile(saved, "utf8").catch(() => ""));
+    // No file, or an empty one, when the server stapled nothing.
+    const text = await readFile(saved, "latin1").catch(() => "");
+    const responses = isResponseBundle(text) ? readResponseBundle(text, saved).map((der) => Buffer.from(der)) : [];
     return { code, output, handshake: output.includes("- Handshake was completed"), status, responses };
   } finally {
     await removeTempDir(dir);
   }
+}
+
+/**
+ * Writes `responses` (DER) to `path` as the PEM bundle GnuTLS servers load
+ * (the engine's encoding, what `fetch --chain full --out` writes), for the
+ * cases that need a bundle the CLI would not write; returns `path`.
+ */
+export async function writeResponseBundle(path: string, responses: readonly Uint8Array[]): Promise<string> {
+  await writeFile(path, encodeResponseBundle(responses));
+  return path;
 }
 
 function run(binary: string, args: readonly string[]): Promise<{ code: number; output: string }> {
