@@ -1,4 +1,5 @@
 import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import type { ChainStaples } from "../kube/chain-keys.ts";
 import type { StapleToWrite } from "../kube/companion-secret.ts";
 import { companionName, companionSecret } from "../kube/companion-secret.ts";
 import type { CompanionLookup } from "../kube/companion-cache.ts";
@@ -29,7 +30,8 @@ export interface StapleStore {
   /** The Secret that holds the staple (status `staple`). */
   readonly holder: string;
   readonly stored: StoredStaple | undefined;
-  write(staple: StapleToWrite): Promise<StoreWriteOutcome>;
+  /** `chain`: the intermediates' staples and bundle of `chain: Full` (Companion mode only; InPlace refuses Full earlier). */
+  write(staple: StapleToWrite, chain?: ChainStaples): Promise<StoreWriteOutcome>;
   /** Takes the staple out; true when something was removed. */
   remove(): Promise<boolean>;
 }
@@ -61,9 +63,9 @@ class CompanionStore implements StapleStore {
     this.stored = found?.ownerUid === undefined || found.ownerUid === secret.uid ? found : undefined;
   }
 
-  write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+  write(staple: StapleToWrite, chain?: ChainStaples): Promise<StoreWriteOutcome> {
     const key = `${this.secret.namespace}/${this.holder}`;
-    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple), {
+    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple, chain), {
       cached: this.cached, pending: this.companions.pendingEcho?.(key), beforeApply: (digest) => { this.companions.expectEcho?.(key, digest); },
     });
   }

@@ -254,6 +254,13 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["a Secret moved to InPlace: the Companion-mode companion goes, the staple is fetched for the TLS Secret",
     { owner: inPlaceOwner, companions: ["web-tls-ocsp"] }, { fetch: good(), write: { result: "written" } },
     { steps: ["deleteCompanion web-tls-ocsp", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls" } }],
+  // chain: Full. Companion mode plans the leaf exactly as Leaf does (the intermediates: planChain, below).
+  ["chain: Full in Companion mode: the leaf is fetched and written as with Leaf",
+    { owner: { ...companionOwner, chain: "Full" } }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good" } }],
+  ["chain: Full in InPlace mode: refused (ChainNotSupported), nothing fetched or written",
+    { owner: { ...inPlaceOwner, chain: "Full" } }, {},
+    { steps: [], events: [], state: { staple: undefined, error: { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } }, recheckAt: undefined }],
 ];
 
 void describe("the reconcile plan (facts, staple in place, fetch outcome, config, now → actions, entry, Events, next check)", () => {
