@@ -21,7 +21,10 @@ import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import { secretStillThere } from "../kube/secret-still-there.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
+import type { ChainStaples } from "../kube/chain-keys.ts";
+import { fullChainStep, type FullChainStep } from "./full-chain.ts";
 import { FetcherStopped, HostBusy } from "./host-busy.ts";
+import { Intermediates } from "./intermediates.ts";
 import type { StapleFetcher } from "./staple-fetcher.ts";
 import { deleteCompanion, removeInPlaceStaple, stapleStore, type StapleStore } from "./staple-store.ts";
 
@@ -79,6 +82,8 @@ export class SecretReconciler {
   private readonly deps: ReconcilerDependencies;
   /** An unchanged tls.crt is parsed, and its issuer found, once per burst of reconciles. */
   private readonly chains = new ChainCache();
+  /** chain: Full: each parsed chain's intermediates and their issuers, found once. */
+  private readonly intermediates: Intermediates;
   /**
    * The responder URL read from the leaf of a Secret turned away before
    * parsing, until it gets its turn: in a cold start a woken Secret can find
@@ -88,6 +93,7 @@ export class SecretReconciler {
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
+    this.intermediates = new Intermediates(deps.downloadIssuer);
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -95,11 +101,15 @@ export class SecretReconciler {
     if ("responderFull" in gathered) return { retryWhen: gathered.responderFull, touchedConfigs: [] };
     let progress: Progress = { step: "start" };
     let responder = "";
+    // chain: Full: the intermediates' step, run at most once, before the leaf's write so one apply carries all.
+    let chainStep: Promise<FullChainStep | undefined> | undefined;
+    const fullChain = () => (chainStep ??= this.fullChain(gathered));
+    let wroteChain = false;
     for (;;) {
       const plan = planReconcile(gathered.facts, progress);
       for (const action of plan.actions) await this.execute(action, gathered);
       const { next } = plan;
-      if (next.kind === "done") return this.settle(key, next, gathered);
+      if (next.kind === "done") return this.settle(key, await this.withChain(next, gathered, fullChain, wroteChain), gathered);
       if (next.kind === "checkExists") {
         const { secret } = gathered;
         progress = { step: "checkedExists", exists: secret === undefined ? false : await this.api(() => secretStillThere(this.deps.api, secret)) };
@@ -111,7 +121,9 @@ export class SecretReconciler {
         responder = fetched.responder;
         progress = { step: "fetched", outcome: fetched.outcome, ...(fetched.message === undefined ? {} : { message: fetched.message }) };
       } else {
-        progress = { step: "wrote", write: next, result: await this.write(next, gathered, responder) };
+        const chain = (await fullChain())?.staples;
+        wroteChain = chain !== undefined;
+        progress = { step: "wrote", write: next, result: await this.write(next, gathered, responder, chain) };
       }
     }
   }
@@ -230,13 +242,75 @@ export class SecretReconciler {
   }
 
   /** Writes the planned staple; `responder` (the URL that answered) goes into the holder's annotation. */
-  private async write(write: WriteStaple, gathered: Gathered, responder: string): Promise<WriteResult> {
+  private async write(write: WriteStaple, gathered: Gathered, responder: string, chainStaples?: ChainStaples): Promise<WriteResult> {
     const { owner } = gathered;
     const chain = owner?.chain;
     if (owner === undefined || chain === undefined) throw new Error("write planned for a Secret without a readable chain");
-    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 }));
+    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 }, chainStaples));
     if (outcome.result === "written") this.deps.onWrite?.(owner.config.target.mode === "InPlace" ? "in-place" : "companion");
     return outcome;
+  }
+
+  /** The intermediates' step of a `chain: Full` Companion config (full-chain.ts); undefined for any other. */
+  private async fullChain(gathered: Gathered): Promise<FullChainStep | undefined> {
+    const { owner, facts } = gathered;
+    const chain = owner?.chain;
+    if (owner === undefined || chain === undefined || owner.config.chain !== "Full" || owner.config.target.mode !== "Companion") return undefined;
+    const step = await this.orStopped(() => fullChainStep({
+      intermediates: this.intermediates, fetcher: this.deps.fetcher,
+      whileWaiting: this.deps.whileWaiting ?? (<T>(work: Promise<T>) => work),
+      ...(this.deps.verificationCache === undefined ? {} : { verificationCache: this.deps.verificationCache }),
+    }, { chain, config: owner.config, stored: owner.store.stored?.data, holder: owner.store.holder, previous: facts.previous, now: facts.now, random: facts.random }));
+    if (step === undefined) return undefined;
+    if ("refused" in step) {
+      this.log(gathered, { level: "warn", message: `chain: Full: the intermediates get no staple: ${step.refused}`, fields: { reason: "BadCertificate" } });
+      return undefined;
+    }
+    return step;
+  }
+
+  /** The controller is stopping (FetcherStopped): the chain's step is left out, as a leaf's fetch would be. */
+  private async orStopped<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof FetcherStopped) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A leaf staple in place after the leaf's plan (`chain: Full`): its
+   * companion gets the intermediates' keys and the bundle as planned (when
+   * the leaf's write did not already carry them), and the entry the chain's
+   * list, Events and earliest schedule. The leaf's staple is rewritten with
+   * the same bytes and annotations; without one nothing is written.
+   */
+  private async withChain(done: Done, gathered: Gathered, fullChain: () => Promise<FullChainStep | undefined>, wroteChain: boolean): Promise<Done> {
+    const { state } = done;
+    if (typeof state !== "object" || state.staple === undefined || gathered.owner?.config.chain !== "Full") return done;
+    const step = await fullChain();
+    if (step === undefined) return done;
+    if (!wroteChain) await this.writeChain(gathered, step.staples);
+    const checks = [done.recheckAt?.getTime(), step.plan.recheckAt?.getTime()].filter((time): time is number => time !== undefined);
+    const recheckAt = checks.length === 0 ? undefined : new Date(Math.min(...checks));
+    return {
+      ...done,
+      state: { ...state, chain: step.plan.entries, ...(recheckAt === undefined ? {} : { nextCheckAtMs: recheckAt.getTime() }) },
+      events: [...done.events, ...step.plan.events],
+      ...(recheckAt === undefined ? {} : { recheckAt }),
+    };
+  }
+
+  /** Rewrites the companion around the leaf's staple in place, with the intermediates' keys as planned (no request when nothing changes). */
+  private async writeChain(gathered: Gathered, chainStaples: ChainStaples): Promise<void> {
+    const { owner } = gathered;
+    const leaf = gathered.facts.owner?.stored;
+    const stored = owner?.store.stored;
+    if (owner === undefined || leaf?.verified === undefined || stored === undefined) return;
+    const staple = { response: leaf.verified, responder: stored.responder ?? "", certificateSha256: leaf.certificateSha256 };
+    const outcome = await this.api(() => owner.store.write(staple, chainStaples));
+    if (outcome.result === "written") this.deps.onWrite?.("companion");
   }
 
   /** One API call of the plan, through the controller's writer pool. */

@@ -13,6 +13,8 @@ import type { InPlaceStaple, TlsSecret } from "../kube/tls-secret.ts";
 /** What a store holds now: the DER per key and the certificate it was written for. */
 export interface StoredStaple {
   readonly certificateSha256: string | undefined;
+  /** The responder that answered for the leaf (annotation), when the holder says. */
+  readonly responder?: string | undefined;
   readonly data: Readonly<Record<string, string>>;
 }
 
