@@ -21,7 +21,7 @@ import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import { secretStillThere } from "../kube/secret-still-there.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
-import type { ChainStaples } from "../kube/chain-keys.ts";
+import { bundleKey, type ChainStaples } from "../kube/chain-keys.ts";
 import { fullChainStep, type FullChainStep } from "./full-chain.ts";
 import { FetcherStopped, HostBusy } from "./host-busy.ts";
 import { Intermediates } from "./intermediates.ts";
@@ -104,12 +104,13 @@ export class SecretReconciler {
     // chain: Full: the intermediates' step, run at most once, before the leaf's write so one apply carries all.
     let chainStep: Promise<FullChainStep | undefined> | undefined;
     const fullChain = () => (chainStep ??= this.fullChain(gathered));
-    let wroteChain = false;
+    // A write in this reconcile already carried the chain's keys (or dropped them): no second apply.
+    let wrote = false;
     for (;;) {
       const plan = planReconcile(gathered.facts, progress);
       for (const action of plan.actions) await this.execute(action, gathered);
       const { next } = plan;
-      if (next.kind === "done") return this.settle(key, await this.withChain(next, gathered, fullChain, wroteChain), gathered);
+      if (next.kind === "done") return this.settle(key, await this.withChain(next, gathered, fullChain, wrote), gathered);
       if (next.kind === "checkExists") {
         const { secret } = gathered;
         progress = { step: "checkedExists", exists: secret === undefined ? false : await this.api(() => secretStillThere(this.deps.api, secret)) };
@@ -122,7 +123,7 @@ export class SecretReconciler {
         progress = { step: "fetched", outcome: fetched.outcome, ...(fetched.message === undefined ? {} : { message: fetched.message }) };
       } else {
         const chain = (await fullChain())?.staples;
-        wroteChain = chain !== undefined;
+        wrote = true;
         progress = { step: "wrote", write: next, result: await this.write(next, gathered, responder, chain) };
       }
     }
@@ -284,14 +285,19 @@ export class SecretReconciler {
    * companion gets the intermediates' keys and the bundle as planned (when
    * the leaf's write did not already carry them), and the entry the chain's
    * list, Events and earliest schedule. The leaf's staple is rewritten with
-   * the same bytes and annotations; without one nothing is written.
+   * the same bytes and annotations; without one nothing is written. Back
+   * on `chain: Leaf`, a bundle left in place goes (dropChainKeys).
    */
-  private async withChain(done: Done, gathered: Gathered, fullChain: () => Promise<FullChainStep | undefined>, wroteChain: boolean): Promise<Done> {
+  private async withChain(done: Done, gathered: Gathered, fullChain: () => Promise<FullChainStep | undefined>, wrote: boolean): Promise<Done> {
     const { state } = done;
-    if (typeof state !== "object" || state.staple === undefined || gathered.owner?.config.chain !== "Full") return done;
+    if (typeof state !== "object" || state.staple === undefined) return done;
+    if (gathered.owner?.config.chain !== "Full") {
+      if (!wrote) await this.dropChainKeys(gathered);
+      return done;
+    }
     const step = await fullChain();
     if (step === undefined) return done;
-    if (!wroteChain) await this.writeChain(gathered, step.staples);
+    if (!wrote) await this.writeChain(gathered, step.staples);
     const checks = [done.recheckAt?.getTime(), step.plan.recheckAt?.getTime()].filter((time): time is number => time !== undefined);
     const recheckAt = checks.length === 0 ? undefined : new Date(Math.min(...checks));
     return {
@@ -303,7 +309,7 @@ export class SecretReconciler {
   }
 
   /** Rewrites the companion around the leaf's staple in place, with the intermediates' keys as planned (no request when nothing changes). */
-  private async writeChain(gathered: Gathered, chainStaples: ChainStaples): Promise<void> {
+  private async writeChain(gathered: Gathered, chainStaples: ChainStaples | undefined): Promise<void> {
     const { owner } = gathered;
     const leaf = gathered.facts.owner?.stored;
     const stored = owner?.store.stored;
@@ -311,6 +317,18 @@ export class SecretReconciler {
     const staple = { response: leaf.verified, responder: stored.responder ?? "", certificateSha256: leaf.certificateSha256 };
     const outcome = await this.api(() => owner.store.write(staple, chainStaples));
     if (outcome.result === "written") this.deps.onWrite?.("companion");
+  }
+
+  /**
+   * A companion still holding a bundle after its config went back to `chain:
+   * Leaf`: rewritten with the leaf's staple alone (the apply drops the keys we
+   * no longer send), so no stale intermediate staple is served until the
+   * leaf's next refresh. A leaf-only companion never holds one: nothing to do.
+   */
+  private async dropChainKeys(gathered: Gathered): Promise<void> {
+    const { owner } = gathered;
+    if (owner?.config.target.mode !== "Companion" || owner.store.stored?.data[bundleKey(owner.config.target.keys)] === undefined) return;
+    await this.writeChain(gathered, undefined);
   }
 
   /** One API call of the plan, through the controller's writer pool. */

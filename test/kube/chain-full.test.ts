@@ -112,6 +112,29 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
     assert.equal(conditionOf(await env.statusOf("down"), "Ready")?.status, "True", "the leaf is stapled: Ready");
   });
 
+  void it("a config back on chain: Leaf: the intermediates' keys and the bundle go, the leaf's staple stays as it was", async () => {
+    const chain = await rig.chain("back");
+    await env.applyConfig("back", { secretSelector: { matchLabels: { back: "true" } }, chain: "Full" });
+    await createTls("back-tls", chain.leaf, chain, { back: "true" });
+    const full = await eventually("the full companion", async () => { const s = await env.readSecret("back-tls-ocsp"); return s?.data?.["tls.ocsp.1"] === undefined ? undefined : s; }, 60);
+    await env.applyConfig("back", { secretSelector: { matchLabels: { back: "true" } }, chain: "Leaf" });
+    const leafOnly = await eventually("the companion without the chain's keys", async () => { const s = await env.readSecret("back-tls-ocsp"); return s?.data?.["tls.ocsp.pem"] === undefined ? s : undefined; });
+    assert.deepEqual(Object.keys(leafOnly.data ?? {}), ["tls.ocsp"]);
+    assert.equal(leafOnly.data?.["tls.ocsp"], full.data?.["tls.ocsp"]);
+    assert.deepEqual(leafOnly.metadata?.annotations, full.metadata?.annotations);
+  });
+
+  void it("chain: Full with target.mode InPlace: refused in the status (ChainNotSupported), the TLS Secret left alone", async () => {
+    const chain = await rig.chain("inplace");
+    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target: { mode: "InPlace", keys: ["tls.ocsp-staple"] } });
+    await createTls("inplace-tls", chain.leaf, chain, { inplace: "true" });
+    const entry = await env.entry("inplace", "inplace-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "ChainNotSupported");
+    assert.match(entry.error.message ?? "", /chain: Full is not supported with target\.mode InPlace yet/);
+    assert.equal((await env.readSecret("inplace-tls"))?.data?.["tls.ocsp-staple"], undefined);
+    assert.equal(chain.leafResponder.requests.length, 0);
+  });
+
   void it("a revoked intermediate: stapled as revoked, a Revoked Event naming it, Degraded naming it", async () => {
     const chain = await rig.chain("bad", "revoked");
     await env.applyConfig("bad", { secretSelector: { matchLabels: { bad: "true" } }, chain: "Full" });
