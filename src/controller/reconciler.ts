@@ -21,8 +21,8 @@ import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import { secretStillThere } from "../kube/secret-still-there.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
-import { bundleKey, type ChainStaples } from "../kube/chain-keys.ts";
-import { fullChainStep, type FullChainStep } from "./full-chain.ts";
+import type { ChainStaples } from "../kube/chain-keys.ts";
+import { ChainKeeper, type ChainReconcile } from "./chain-keeper.ts";
 import { FetcherStopped, HostBusy } from "./host-busy.ts";
 import { Intermediates } from "./intermediates.ts";
 import type { StapleFetcher } from "./staple-fetcher.ts";
@@ -82,8 +82,8 @@ export class SecretReconciler {
   private readonly deps: ReconcilerDependencies;
   /** An unchanged tls.crt is parsed, and its issuer found, once per burst of reconciles. */
   private readonly chains = new ChainCache();
-  /** chain: Full: each parsed chain's intermediates and their issuers, found once. */
-  private readonly intermediates: Intermediates;
+  /** chain: Full: the intermediates' staples and the bundle beside the leaf's. */
+  private readonly chainKeeper: ChainKeeper;
   /**
    * The responder URL read from the leaf of a Secret turned away before
    * parsing, until it gets its turn: in a cold start a woken Secret can find
@@ -93,7 +93,13 @@ export class SecretReconciler {
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
-    this.intermediates = new Intermediates(deps.downloadIssuer);
+    this.chainKeeper = new ChainKeeper({
+      intermediates: new Intermediates(deps.downloadIssuer), fetcher: deps.fetcher,
+      whileWaiting: deps.whileWaiting ?? (<T>(work: Promise<T>) => work),
+      ...(deps.verificationCache === undefined ? {} : { verificationCache: deps.verificationCache }),
+      api: (call) => this.api(call),
+      onWrite: (kind) => deps.onWrite?.(kind),
+    });
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -101,16 +107,14 @@ export class SecretReconciler {
     if ("responderFull" in gathered) return { retryWhen: gathered.responderFull, touchedConfigs: [] };
     let progress: Progress = { step: "start" };
     let responder = "";
-    // chain: Full: the intermediates' step, run at most once, before the leaf's write so one apply carries all.
-    let chainStep: Promise<FullChainStep | undefined> | undefined;
-    const fullChain = () => (chainStep ??= this.fullChain(gathered));
-    // A write in this reconcile already carried the chain's keys (or dropped them): no second apply.
+    // chain: Full: the intermediates' keys go with the leaf's write (one apply), or are written at the end.
+    const chainWork = this.chainWork(gathered);
     let wrote = false;
     for (;;) {
       const plan = planReconcile(gathered.facts, progress);
       for (const action of plan.actions) await this.execute(action, gathered);
       const { next } = plan;
-      if (next.kind === "done") return this.settle(key, await this.withChain(next, gathered, fullChain, wrote), gathered);
+      if (next.kind === "done") return this.settle(key, chainWork === undefined ? next : await chainWork.complete(next, wrote), gathered);
       if (next.kind === "checkExists") {
         const { secret } = gathered;
         progress = { step: "checkedExists", exists: secret === undefined ? false : await this.api(() => secretStillThere(this.deps.api, secret)) };
@@ -122,7 +126,7 @@ export class SecretReconciler {
         responder = fetched.responder;
         progress = { step: "fetched", outcome: fetched.outcome, ...(fetched.message === undefined ? {} : { message: fetched.message }) };
       } else {
-        const chain = (await fullChain())?.staples;
+        const chain = await chainWork?.staples();
         wrote = true;
         progress = { step: "wrote", write: next, result: await this.write(next, gathered, responder, chain) };
       }
@@ -252,83 +256,14 @@ export class SecretReconciler {
     return outcome;
   }
 
-  /** The intermediates' step of a `chain: Full` Companion config (full-chain.ts); undefined for any other. */
-  private async fullChain(gathered: Gathered): Promise<FullChainStep | undefined> {
+  /** The chain's part of this reconcile, for an owned Secret (chain-keeper.ts). */
+  private chainWork(gathered: Gathered): ChainReconcile | undefined {
     const { owner, facts } = gathered;
-    const chain = owner?.chain;
-    if (owner === undefined || chain === undefined || owner.config.chain !== "Full" || owner.config.target.mode !== "Companion") return undefined;
-    const step = await this.orStopped(() => fullChainStep({
-      intermediates: this.intermediates, fetcher: this.deps.fetcher,
-      whileWaiting: this.deps.whileWaiting ?? (<T>(work: Promise<T>) => work),
-      ...(this.deps.verificationCache === undefined ? {} : { verificationCache: this.deps.verificationCache }),
-    }, { chain, config: owner.config, stored: owner.store.stored?.data, holder: owner.store.holder, previous: facts.previous, now: facts.now, random: facts.random }));
-    if (step === undefined) return undefined;
-    if ("refused" in step) {
-      this.log(gathered, { level: "warn", message: `chain: Full: the intermediates get no staple: ${step.refused}`, fields: { reason: "BadCertificate" } });
-      return undefined;
-    }
-    return step;
-  }
-
-  /** The controller is stopping (FetcherStopped): the chain's step is left out, as a leaf's fetch would be. */
-  private async orStopped<T>(work: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof FetcherStopped) return undefined;
-      throw error;
-    }
-  }
-
-  /**
-   * A leaf staple in place after the leaf's plan (`chain: Full`): its
-   * companion gets the intermediates' keys and the bundle as planned (when
-   * the leaf's write did not already carry them), and the entry the chain's
-   * list, Events and earliest schedule. The leaf's staple is rewritten with
-   * the same bytes and annotations; without one nothing is written. Back
-   * on `chain: Leaf`, a bundle left in place goes (dropChainKeys).
-   */
-  private async withChain(done: Done, gathered: Gathered, fullChain: () => Promise<FullChainStep | undefined>, wrote: boolean): Promise<Done> {
-    const { state } = done;
-    if (typeof state !== "object" || state.staple === undefined) return done;
-    if (gathered.owner?.config.chain !== "Full") {
-      if (!wrote) await this.dropChainKeys(gathered);
-      return done;
-    }
-    const step = await fullChain();
-    if (step === undefined) return done;
-    if (!wrote) await this.writeChain(gathered, step.staples);
-    const checks = [done.recheckAt?.getTime(), step.plan.recheckAt?.getTime()].filter((time): time is number => time !== undefined);
-    const recheckAt = checks.length === 0 ? undefined : new Date(Math.min(...checks));
-    return {
-      ...done,
-      state: { ...state, chain: step.plan.entries, ...(recheckAt === undefined ? {} : { nextCheckAtMs: recheckAt.getTime() }) },
-      events: [...done.events, ...step.plan.events],
-      ...(recheckAt === undefined ? {} : { recheckAt }),
-    };
-  }
-
-  /** Rewrites the companion around the leaf's staple in place, with the intermediates' keys as planned (no request when nothing changes). */
-  private async writeChain(gathered: Gathered, chainStaples: ChainStaples | undefined): Promise<void> {
-    const { owner } = gathered;
-    const leaf = gathered.facts.owner?.stored;
-    const stored = owner?.store.stored;
-    if (owner === undefined || leaf?.verified === undefined || stored === undefined) return;
-    const staple = { response: leaf.verified, responder: stored.responder ?? "", certificateSha256: leaf.certificateSha256 };
-    const outcome = await this.api(() => owner.store.write(staple, chainStaples));
-    if (outcome.result === "written") this.deps.onWrite?.("companion");
-  }
-
-  /**
-   * A companion still holding a bundle after its config went back to `chain:
-   * Leaf`: rewritten with the leaf's staple alone (the apply drops the keys we
-   * no longer send), so no stale intermediate staple is served until the
-   * leaf's next refresh. A leaf-only companion never holds one: nothing to do.
-   */
-  private async dropChainKeys(gathered: Gathered): Promise<void> {
-    const { owner } = gathered;
-    if (owner?.config.target.mode !== "Companion" || owner.store.stored?.data[bundleKey(owner.config.target.keys)] === undefined) return;
-    await this.writeChain(gathered, undefined);
+    if (owner === undefined) return undefined;
+    return this.chainKeeper.begin({
+      config: owner.config, store: owner.store, chain: owner.chain, leafInPlace: facts.owner?.stored,
+      previous: facts.previous, now: facts.now, random: facts.random, log: (line) => { this.log(gathered, line); },
+    });
   }
 
   /** One API call of the plan, through the controller's writer pool. */
