@@ -261,6 +261,9 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["chain: Full in InPlace mode: refused (ChainNotSupported), nothing fetched or written",
     { owner: { ...inPlaceOwner, chain: "Full" } }, {},
     { steps: [], events: [], state: { staple: undefined, error: { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } }, recheckAt: undefined }],
+  ["chain: Full in InPlace mode over a staple in place (the config was Leaf): the staple goes, since nothing would refresh it",
+    { owner: { ...inPlaceOwner, chain: "Full" }, stored: inPlace(-1, 95), previous: stapledEntry({ staple: "web-tls" }) }, {},
+    { steps: ["removeStaple"], events: [], state: { staple: undefined, error: { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } }, recheckAt: undefined }],
 ];
 
 void describe("the reconcile plan (facts, staple in place, fetch outcome, config, now → actions, entry, Events, next check)", () => {
