@@ -115,12 +115,12 @@ function planElement(element: ElementFacts, previous: ChainElementState | undefi
 /** Not due: what is in place stays while it is usable (its withdrawal time ends it), and the schedule holds. */
 function notFetched(element: ElementFacts, previous: ChainElementState | undefined, now: Date): PlannedElement {
   const current = currentOf(element);
-  const usable = current !== undefined && now < withdrawAt(current) ? element.stored : undefined;
   const base = { subject: element.subject, serial: element.serial, failures: previous?.failures ?? 0, checkAtMs: previous?.checkAtMs ?? now.getTime() };
-  const entry: ChainElementState = usable === undefined
-    ? { ...base, ...(previous?.error === undefined ? {} : { error: previous.error }) }
-    : { ...base, ...responseFields(usable), checkAtMs: Math.min(base.checkAtMs, withdrawAt(currentOf(element) as CurrentStaple).getTime()) };
-  return { staple: usable, entry, events: [] };
+  const error = previous?.error === undefined ? {} : { error: previous.error };
+  if (element.stored === undefined || current === undefined || now >= withdrawAt(current)) return { staple: undefined, entry: { ...base, ...error }, events: [] };
+  // Never looked at later than its withdrawal time, so an expiring staple goes in time.
+  const checkAtMs = Math.min(base.checkAtMs, withdrawAt(current).getTime());
+  return { staple: element.stored, entry: { ...base, ...error, ...responseFields(element.stored), checkAtMs }, events: [] };
 }
 
 function written(element: ElementFacts, response: VerifiedResponse, checkAt: Date, previous: ChainElementState | undefined, holder: string): PlannedElement {
