@@ -75,8 +75,9 @@ export class ChainKeeper {
   /**
    * With a leaf staple in place after the leaf's plan: its companion gets
    * the intermediates' keys and the bundle as planned (unless this
-   * reconcile's write carried them), the entry the chain's list, Events and
-   * the earliest schedule of all elements. Without one nothing is written.
+   * reconcile's write carried them), the entry the chain's list and Events,
+   * and the reconcile the earliest schedule of all elements. Without one
+   * nothing is written.
    */
   private async complete(context: ChainContext, full: () => Promise<FullChainStep | undefined>, done: Done, wrote: boolean): Promise<Done> {
     const { state } = done;
@@ -90,9 +91,12 @@ export class ChainKeeper {
     if (!wrote) await this.rewrite(context, step.staples);
     const checks = [done.recheckAt?.getTime(), step.plan.recheckAt?.getTime()].filter((time): time is number => time !== undefined);
     const recheckAt = checks.length === 0 ? undefined : new Date(Math.min(...checks));
+    // The leaf's own schedule stays in the entry (the leaf's plan reads it): an intermediate retried
+    // every few minutes must not drag the leaf's requests along. The Secret is looked at again at
+    // the earliest of all, and each part fetches only when it is due.
     return {
       ...done,
-      state: { ...state, chain: step.plan.entries, ...(recheckAt === undefined ? {} : { nextCheckAtMs: recheckAt.getTime() }) },
+      state: { ...state, chain: step.plan.entries },
       events: [...done.events, ...step.plan.events],
       ...(recheckAt === undefined ? {} : { recheckAt }),
     };

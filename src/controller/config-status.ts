@@ -59,7 +59,7 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
   const chainProblem = firstChainProblem(owned);
   const firstProblem = failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : chainProblem?.reason);
   let nextRefresh = Number.POSITIVE_INFINITY;
-  for (const state of owned) if (state.nextCheckAtMs !== undefined) nextRefresh = Math.min(nextRefresh, state.nextCheckAtMs);
+  for (const state of owned) nextRefresh = Math.min(nextRefresh, nextCheckOf(state) ?? Number.POSITIVE_INFINITY);
   const ready = stapled === owned.length && conflicts.length === 0;
   const conditions: Condition[] = [
     condition("Ready", ready, ready ? (owned.length === 0 ? "NothingSelected" : "AllStapled") : (firstProblem ?? "Pending"),
@@ -122,7 +122,8 @@ function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unk
 }
 
 function entryOf(state: SecretState): SecretStatusEntry {
-  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, nextCheckAtMs, staple, error, chain } = state;
+  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, staple, error, chain } = state;
+  const nextCheckAtMs = nextCheckOf(state);
   return {
     name,
     ...(serial === undefined ? {} : { serial }),
@@ -134,6 +135,12 @@ function entryOf(state: SecretState): SecretStatusEntry {
     ...(error === undefined ? {} : { error }),
     ...(chain === undefined ? {} : { chain: chain.map(chainEntryOf) }),
   };
+}
+
+/** When the Secret is looked at next: its leaf's schedule, or an intermediate's if sooner (`chain: Full`). */
+function nextCheckOf(state: SecretState): number | undefined {
+  const checks = [state.nextCheckAtMs, ...(state.chain ?? []).map((element) => element.checkAtMs)].filter((time): time is number => time !== undefined);
+  return checks.length === 0 ? undefined : Math.min(...checks);
 }
 
 /**

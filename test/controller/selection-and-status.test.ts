@@ -110,6 +110,16 @@ void describe("StapleConfig status", () => {
     assert.equal(status.failing, 0);
   });
 
+  void it("chain: Full: the entry's and the config's nextRefresh are the earliest of the leaf's and its intermediates' schedules", () => {
+    const status = computeStatus(1, [
+      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, nextCheckAtMs: Date.parse("2026-11-28T00:00:00Z"), chain: [
+        { subject: "CN=Int A", serial: "1f", error: { code: "ResponderUnreachable", message: "down" }, failures: 1, checkAtMs: Date.parse("2026-11-25T12:00:10Z") },
+      ] },
+    ], [], undefined, NOW);
+    assert.equal(status.secrets[0]?.nextRefresh, "2026-11-25T12:00:10Z");
+    assert.equal(status.nextRefresh, "2026-11-25T12:00:10Z");
+  });
+
   void it("chain: Leaf entries carry no chain, and the conditions are as before", () => {
     const status = computeStatus(1, [{ config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0 }], [], undefined, NOW);
     assert.equal("chain" in (status.secrets[0] ?? {}), false);

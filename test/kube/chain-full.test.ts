@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Controller } from "../../src/controller/controller.ts";
 import { readChain } from "../../src/ocsp/chain.ts";
+import { readCertificates } from "../../src/ocsp/pem.ts";
 import { verifyChainStaples } from "../../src/ocsp/chain-verify.ts";
 import { readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 import { ChainRig, type RigChain } from "../support/chain-rig.ts";
@@ -93,7 +94,8 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
 
   void it("an intermediate whose responder is down: the leaf stays stapled, the element is reported and Degraded names it", async () => {
     const chain = await rig.chain("down", "responder-down");
-    await env.applyConfig("down", { secretSelector: { matchLabels: { down: "true" } }, chain: "Full" });
+    // Retried every second: the intermediate's retries must not drag the leaf's requests along.
+    await env.applyConfig("down", { secretSelector: { matchLabels: { down: "true" } }, chain: "Full", refresh: { retry: { initial: "1s", max: "1s" } } });
     await createTls("down-tls", chain.leaf, chain, { down: "true" });
     const entry = await fullEntry("down", "down-tls", (candidate) => candidate.chain?.[0]?.error !== undefined && candidate.staple !== undefined);
     assert.equal(entry.certStatus, "Good");
@@ -110,6 +112,10 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
     assert.equal(degraded.reason, "ResponderUnreachable");
     assert.match((degraded as { message?: string }).message ?? "", /down-int/);
     assert.equal(conditionOf(await env.statusOf("down"), "Ready")?.status, "True", "the leaf is stapled: Ready");
+    const [intermediate] = readCertificates(chain.intermediate.certPem, "intermediate");
+    const downUrl = new URL(intermediate?.ocspUrls[0] ?? "");
+    await eventually("three tries of the intermediate's responder", () => Promise.resolve(transport.sent.filter((request) => request.url.host === downUrl.host).length >= 3 ? true : undefined));
+    assert.equal(chain.leafResponder.requests.length, 1, "the leaf's responder saw one request while the intermediate's was tried again and again");
   });
 
   void it("a config back on chain: Leaf: the intermediates' keys and the bundle go, the leaf's staple stays as it was", async () => {
