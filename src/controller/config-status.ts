@@ -1,5 +1,5 @@
 import type { ConditionReason } from "../staple/reasons.ts";
-import type { SecretState } from "../staple/secret-state.ts";
+import type { ChainElementState, SecretState } from "../staple/secret-state.ts";
 
 /** The status subresource of a StapleConfig, as the CRD defines it. */
 export interface StapleConfigStatus {
@@ -23,6 +23,17 @@ export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" |
   readonly nextUpdate?: string;
   readonly nextRefresh?: string;
   readonly error?: { readonly code: ConditionReason; readonly message: string };
+  /** `chain: Full`: the intermediates, in served order. */
+  readonly chain?: readonly ChainStatusEntry[];
+}
+
+/** One intermediate of a `chain: Full` entry: its staple's answer, or why it has none. */
+export interface ChainStatusEntry {
+  readonly subject: string;
+  readonly serial: string;
+  readonly certStatus?: "Good" | "Revoked" | "Unknown";
+  readonly nextUpdate?: string;
+  readonly error?: { readonly code: ConditionReason; readonly message: string };
 }
 
 export interface Condition {
@@ -45,15 +56,16 @@ const MAX_SECRET_ENTRIES = 50;
 export function computeStatus(generation: number, owned: readonly SecretState[], conflicts: readonly string[], previous: unknown, now: Date): StapleConfigStatus {
   const failingStates = owned.filter((state) => state.error !== undefined);
   const stapled = owned.filter((state) => state.staple !== undefined).length;
-  const firstProblem = failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : undefined);
+  const chainProblem = firstChainProblem(owned);
+  const firstProblem = failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : chainProblem?.reason);
   let nextRefresh = Number.POSITIVE_INFINITY;
-  for (const state of owned) if (state.nextCheckAtMs !== undefined) nextRefresh = Math.min(nextRefresh, state.nextCheckAtMs);
+  for (const state of owned) nextRefresh = Math.min(nextRefresh, nextCheckOf(state) ?? Number.POSITIVE_INFINITY);
   const ready = stapled === owned.length && conflicts.length === 0;
   const conditions: Condition[] = [
     condition("Ready", ready, ready ? (owned.length === 0 ? "NothingSelected" : "AllStapled") : (firstProblem ?? "Pending"),
       ready ? `${stapled} of ${owned.length} selected Secrets have a verified staple` : `${owned.length - stapled} of ${owned.length} selected Secrets have no staple${conflicts.length > 0 ? `; ${conflicts.length} selected Secrets belong to an older StapleConfig` : ""}`),
     condition("Degraded", firstProblem !== undefined, firstProblem ?? "AsExpected",
-      firstProblem === undefined ? "every fetch succeeded" : `${failingStates.length} Secrets failing, ${conflicts.length} in conflict`),
+      firstProblem === undefined ? "every fetch succeeded" : `${failingStates.length} Secrets failing, ${conflicts.length} in conflict${chainProblem === undefined ? "" : `; ${chainProblem.message}`}`),
   ].map((entry) => ({ ...entry, observedGeneration: generation, lastTransitionTime: transitionTime(entry, previous, now) }));
   return {
     observedGeneration: generation,
@@ -110,7 +122,8 @@ function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unk
 }
 
 function entryOf(state: SecretState): SecretStatusEntry {
-  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, nextCheckAtMs, staple, error } = state;
+  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, staple, error, chain } = state;
+  const nextCheckAtMs = nextCheckOf(state);
   return {
     name,
     ...(serial === undefined ? {} : { serial }),
@@ -119,6 +132,38 @@ function entryOf(state: SecretState): SecretStatusEntry {
     ...(nextUpdateMs === undefined ? {} : { nextUpdate: rfc3339(nextUpdateMs) }),
     ...(nextCheckAtMs === undefined ? {} : { nextRefresh: rfc3339(nextCheckAtMs) }),
     ...(staple === undefined ? {} : { staple }),
+    ...(error === undefined ? {} : { error }),
+    ...(chain === undefined ? {} : { chain: chain.map(chainEntryOf) }),
+  };
+}
+
+/** When the Secret is looked at next: its leaf's schedule, or an intermediate's if sooner (`chain: Full`). */
+function nextCheckOf(state: SecretState): number | undefined {
+  const checks = [state.nextCheckAtMs, ...(state.chain ?? []).map((element) => element.checkAtMs)].filter((time): time is number => time !== undefined);
+  return checks.length === 0 ? undefined : Math.min(...checks);
+}
+
+/**
+ * The first intermediate (`chain: Full`) that is revoked or failing, named:
+ * the leaf may be stapled and Ready true, but a revoked intermediate or one
+ * without a staple is something to look at (Degraded).
+ */
+function firstChainProblem(owned: readonly SecretState[]): { reason: ConditionReason; message: string } | undefined {
+  for (const state of owned) {
+    for (const element of state.chain ?? []) {
+      if (element.certStatus === "Revoked") return { reason: "Revoked", message: `intermediate "${element.subject}" (serial ${element.serial}) of Secret ${state.name} is revoked` };
+      if (element.error !== undefined) return { reason: element.error.code, message: `intermediate "${element.subject}" of Secret ${state.name}: ${element.error.code}: ${element.error.message}` };
+    }
+  }
+  return undefined;
+}
+
+function chainEntryOf(element: ChainElementState): ChainStatusEntry {
+  const { subject, serial, certStatus, nextUpdateMs, error } = element;
+  return {
+    subject, serial,
+    ...(certStatus === undefined ? {} : { certStatus }),
+    ...(nextUpdateMs === undefined ? {} : { nextUpdate: rfc3339(nextUpdateMs) }),
     ...(error === undefined ? {} : { error }),
   };
 }

@@ -21,7 +21,10 @@ import type { EventRecorder, EventTarget } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
 import { secretStillThere } from "../kube/secret-still-there.ts";
 import type { TlsSecret } from "../kube/tls-secret.ts";
+import type { ChainStaples } from "../kube/chain-keys.ts";
+import { ChainKeeper, type ChainReconcile } from "./chain-keeper.ts";
 import { FetcherStopped, HostBusy } from "./host-busy.ts";
+import { Intermediates } from "./intermediates.ts";
 import type { StapleFetcher } from "./staple-fetcher.ts";
 import { deleteCompanion, removeInPlaceStaple, stapleStore, type StapleStore } from "./staple-store.ts";
 
@@ -79,6 +82,8 @@ export class SecretReconciler {
   private readonly deps: ReconcilerDependencies;
   /** An unchanged tls.crt is parsed, and its issuer found, once per burst of reconciles. */
   private readonly chains = new ChainCache();
+  /** chain: Full: the intermediates' staples and the bundle beside the leaf's. */
+  private readonly chainKeeper: ChainKeeper;
   /**
    * The responder URL read from the leaf of a Secret turned away before
    * parsing, until it gets its turn: in a cold start a woken Secret can find
@@ -88,6 +93,13 @@ export class SecretReconciler {
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
+    this.chainKeeper = new ChainKeeper({
+      intermediates: new Intermediates(deps.downloadIssuer), fetcher: deps.fetcher,
+      whileWaiting: deps.whileWaiting ?? (<T>(work: Promise<T>) => work),
+      ...(deps.verificationCache === undefined ? {} : { verificationCache: deps.verificationCache }),
+      api: (call) => this.api(call),
+      onWrite: (kind) => deps.onWrite?.(kind),
+    });
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -95,11 +107,14 @@ export class SecretReconciler {
     if ("responderFull" in gathered) return { retryWhen: gathered.responderFull, touchedConfigs: [] };
     let progress: Progress = { step: "start" };
     let responder = "";
+    // chain: Full: the intermediates' keys go with the leaf's write (one apply), or are written at the end.
+    const chainWork = this.chainWork(gathered);
+    let wrote = false;
     for (;;) {
       const plan = planReconcile(gathered.facts, progress);
       for (const action of plan.actions) await this.execute(action, gathered);
       const { next } = plan;
-      if (next.kind === "done") return this.settle(key, next, gathered);
+      if (next.kind === "done") return this.settle(key, chainWork === undefined ? next : await chainWork.complete(next, wrote), gathered);
       if (next.kind === "checkExists") {
         const { secret } = gathered;
         progress = { step: "checkedExists", exists: secret === undefined ? false : await this.api(() => secretStillThere(this.deps.api, secret)) };
@@ -111,7 +126,9 @@ export class SecretReconciler {
         responder = fetched.responder;
         progress = { step: "fetched", outcome: fetched.outcome, ...(fetched.message === undefined ? {} : { message: fetched.message }) };
       } else {
-        progress = { step: "wrote", write: next, result: await this.write(next, gathered, responder) };
+        const chain = await chainWork?.staples();
+        wrote = true;
+        progress = { step: "wrote", write: next, result: await this.write(next, gathered, responder, chain) };
       }
     }
   }
@@ -230,13 +247,23 @@ export class SecretReconciler {
   }
 
   /** Writes the planned staple; `responder` (the URL that answered) goes into the holder's annotation. */
-  private async write(write: WriteStaple, gathered: Gathered, responder: string): Promise<WriteResult> {
+  private async write(write: WriteStaple, gathered: Gathered, responder: string, chainStaples?: ChainStaples): Promise<WriteResult> {
     const { owner } = gathered;
     const chain = owner?.chain;
     if (owner === undefined || chain === undefined) throw new Error("write planned for a Secret without a readable chain");
-    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 }));
+    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 }, chainStaples));
     if (outcome.result === "written") this.deps.onWrite?.(owner.config.target.mode === "InPlace" ? "in-place" : "companion");
     return outcome;
+  }
+
+  /** The chain's part of this reconcile, for an owned Secret (chain-keeper.ts). */
+  private chainWork(gathered: Gathered): ChainReconcile | undefined {
+    const { owner, facts } = gathered;
+    if (owner === undefined) return undefined;
+    return this.chainKeeper.begin({
+      config: owner.config, store: owner.store, chain: owner.chain, leafInPlace: facts.owner?.stored,
+      previous: facts.previous, now: facts.now, random: facts.random, log: (line) => { this.log(gathered, line); },
+    });
   }
 
   /** One API call of the plan, through the controller's writer pool. */
@@ -267,7 +294,7 @@ export class SecretReconciler {
 function ownerFacts(config: StapleConfig, store: StapleStore): OwnerFacts {
   return {
     key: configKey(config), uid: config.uid, generation: config.generation, mode: config.target.mode,
-    keys: config.target.keys, holder: store.holder, policy: config.policy,
+    keys: config.target.keys, holder: store.holder, policy: config.policy, chain: config.chain,
   };
 }
 

@@ -1,4 +1,5 @@
 import { ApiException, type CoreV1Api } from "@kubernetes/client-node";
+import type { ChainStaples } from "../kube/chain-keys.ts";
 import type { StapleToWrite } from "../kube/companion-secret.ts";
 import { companionName, companionSecret } from "../kube/companion-secret.ts";
 import type { CompanionLookup } from "../kube/companion-cache.ts";
@@ -12,6 +13,8 @@ import type { InPlaceStaple, TlsSecret } from "../kube/tls-secret.ts";
 /** What a store holds now: the DER per key and the certificate it was written for. */
 export interface StoredStaple {
   readonly certificateSha256: string | undefined;
+  /** The responder that answered for the leaf (annotation), when the holder says. */
+  readonly responder?: string | undefined;
   readonly data: Readonly<Record<string, string>>;
 }
 
@@ -29,7 +32,8 @@ export interface StapleStore {
   /** The Secret that holds the staple (status `staple`). */
   readonly holder: string;
   readonly stored: StoredStaple | undefined;
-  write(staple: StapleToWrite): Promise<StoreWriteOutcome>;
+  /** `chain`: the intermediates' staples and bundle of `chain: Full` (Companion mode only; InPlace refuses Full earlier). */
+  write(staple: StapleToWrite, chain?: ChainStaples): Promise<StoreWriteOutcome>;
   /** Takes the staple out; true when something was removed. */
   remove(): Promise<boolean>;
 }
@@ -61,9 +65,9 @@ class CompanionStore implements StapleStore {
     this.stored = found?.ownerUid === undefined || found.ownerUid === secret.uid ? found : undefined;
   }
 
-  write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+  write(staple: StapleToWrite, chain?: ChainStaples): Promise<StoreWriteOutcome> {
     const key = `${this.secret.namespace}/${this.holder}`;
-    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple), {
+    return writeCompanion(this.api, companionSecret(this.secret, this.owner.target, staple, chain), {
       cached: this.cached, pending: this.companions.pendingEcho?.(key), beforeApply: (digest) => { this.companions.expectEcho?.(key, digest); },
     });
   }

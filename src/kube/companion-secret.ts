@@ -1,4 +1,5 @@
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { chainData, type ChainStaples } from "./chain-keys.ts";
 import { ANNOTATION, FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
 
 /** The TLS Secret a companion belongs to. */
@@ -49,9 +50,11 @@ export function companionName(source: SourceSecret, target: CompanionTarget): st
  * only the fields the operator owns (never an object read back from the
  * cache): labels and annotations from DESIGN.md plus the user's, an owner
  * reference so it is deleted with its TLS Secret, and the exact DER the
- * responder signed under each target key.
+ * responder signed under each target key. With `chain` (`chain: Full`), also
+ * each intermediate's staple and the bundle (chain-keys.ts); the leaf's keys
+ * and the annotations are the same as without it.
  */
-export function companionSecret(source: SourceSecret, target: CompanionTarget, staple: StapleToWrite): CompanionSecretBody {
+export function companionSecret(source: SourceSecret, target: CompanionTarget, staple: StapleToWrite, chain?: ChainStaples): CompanionSecretBody {
   const der = Buffer.from(staple.response.der).toString("base64");
   return {
     apiVersion: "v1",
@@ -64,7 +67,7 @@ export function companionSecret(source: SourceSecret, target: CompanionTarget, s
       ownerReferences: [{ apiVersion: "v1", kind: "Secret", name: source.name, uid: source.uid }],
     },
     type: "Opaque",
-    data: Object.fromEntries(target.keys.map((key) => [key, der])),
+    data: { ...Object.fromEntries(target.keys.map((key) => [key, der])), ...(chain === undefined ? {} : chainData(target.keys, staple.response.der, chain)) },
   };
 }
 

@@ -17,6 +17,8 @@ export interface CompanionSnapshot {
   /** The uid its ownerReference names: a TLS Secret deleted and created again under the same name has another. */
   readonly ownerUid: string | undefined;
   readonly certificateSha256: string | undefined;
+  /** The responder that answered for the leaf (annotation): a `chain: Full` rewrite of the intermediates keeps it. */
+  readonly responder?: string | undefined;
   /** Base64 DER per data key (keys holding the same staple share one string). */
   readonly data: Readonly<Record<string, string>>;
   /** `companionDigest` of the stored labels, annotations, data and owners. */
@@ -40,6 +42,7 @@ export function toCompanionSnapshot(raw: unknown): CompanionSnapshot | undefined
   return {
     namespace, name, uid, source, ownerUid: ownerUidOf(ownerReferences),
     certificateSha256: storedAnnotations[ANNOTATION.certSha256],
+    responder: storedAnnotations[ANNOTATION.responder],
     data,
     contentSha256: companionDigest({ labels, annotations: storedAnnotations, data, ownerUids: ownerUidsOf(ownerReferences) }),
   };

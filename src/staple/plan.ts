@@ -41,6 +41,8 @@ export interface OwnerFacts {
   /** The Secret that holds (or would hold) the staple: the companion's name, or the TLS Secret's own. */
   readonly holder: string;
   readonly policy: RefreshPolicy;
+  /** `spec.chain`; absent means Leaf. The leaf's plan is the same for both, except that InPlace refuses Full. */
+  readonly chain?: "Leaf" | "Full";
 }
 
 /** tls.crt read and its issuer found, or why not. */
@@ -196,6 +198,7 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   const { owner, previous, now } = facts;
   if (owner === undefined) return { actions: [], next: done("forget", touched) };
   const name = facts.secret?.name ?? "";
+  if (owner.config.chain === "Full" && owner.config.mode === "InPlace") return fullChainInPlace(owner.config, owner.stored, name, touched);
   if (owner.chain.kind === "unreadable") return unreadableChain(facts, owner.config, owner.chain, name, touched);
   const invalid = leafOutsideValidity(owner.chain, now);
   const owned = ownedFacts(facts);
@@ -210,6 +213,24 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   // this cache has not seen that deletion yet (write nothing: the deletion event comes next).
   if (previous?.staple !== undefined && owned.stored === undefined) return { actions: [], next: { kind: "checkExists" } };
   return beforeFetch(owned);
+}
+
+/**
+ * `chain: Full` in InPlace mode is not supported yet (where each consumer of
+ * the TLS Secret would read the intermediates' staples is not settled):
+ * refused in the status, rather than stapling the leaf alone as if `Full`
+ * had been honoured. Nothing is fetched; editing the config requeues it. A
+ * staple already in place (the config was Leaf before) goes: nothing would
+ * refresh it, and it must never be served past its usable end.
+ */
+function fullChainInPlace(config: OwnerFacts, stored: StapleInPlace | undefined, name: string, touched: readonly string[]): Plan {
+  const error = { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } as const;
+  const actions: Action[] = stored === undefined ? [] : [{
+    kind: "removeStaple",
+    event: { type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple from ${config.holder}: ${error.message}, so nothing would refresh it` },
+    log: { level: "warn", message: "staple withdrawn", fields: { reason: error.code } },
+  }];
+  return { actions, next: finish({ state: { config: config.key, name, failures: 0, error }, events: [], touchedConfigs: touched }) };
 }
 
 /**

@@ -31,6 +31,8 @@ export type StapleReason =
   | "TargetConflict"
   /** The API server refused the write for good (RBAC, the chart's admission policy, validation): retried with backoff. */
   | "WriteRefused"
+  /** `chain: Full` with `target.mode: InPlace`, not supported yet: refused (nothing fetched or written) rather than silently stapling the leaf only. */
+  | "ChainNotSupported"
   | OcspErrorCode;
 
 /** Why a write of a staple was refused (the write outcome): the holder is not ours, or the API server said no for good. */

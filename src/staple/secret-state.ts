@@ -29,4 +29,20 @@ export interface SecretState {
   readonly basis?: string;
   /** A StapleExpiring Event was sent during the current failure streak. */
   readonly expiringReported?: boolean;
+  /** `chain: Full`: each intermediate's state, in served order (chain-plan.ts); absent for `chain: Leaf`. */
+  readonly chain?: readonly ChainElementState[];
+}
+
+/** One intermediate of a `chain: Full` Secret: the status entry's `chain` item, and its own schedule. */
+export interface ChainElementState {
+  readonly subject: string;
+  /** The intermediate certificate's serial (hex). */
+  readonly serial: string;
+  /** Its staple in place answers this; absent when none is in place. */
+  readonly certStatus?: "Good" | "Revoked" | "Unknown";
+  readonly nextUpdateMs?: number;
+  readonly error?: { readonly code: StapleReason; readonly message: string };
+  readonly failures: number;
+  /** When this element wants a refresh or a retry. */
+  readonly checkAtMs: number;
 }

@@ -94,6 +94,38 @@ void describe("StapleConfig status", () => {
     assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason]), [["Ready", "False", "ResponderTimeout"], ["Degraded", "True", "ResponderTimeout"]]);
   });
 
+  void it("chain: Full: each entry lists its intermediates; a revoked one makes Degraded True, named, while Ready stays True", () => {
+    const status = computeStatus(1, [
+      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, chain: [
+        { subject: "CN=Int A", serial: "1f", certStatus: "Revoked", nextUpdateMs: Date.parse("2026-11-26T00:00:00Z"), failures: 0, checkAtMs: 0 },
+        { subject: "CN=Int B", serial: "2f", error: { code: "NoResponderURL", message: "no OCSP URL" }, failures: 1, checkAtMs: 0 },
+      ] },
+    ], [], undefined, NOW);
+    assert.deepEqual(status.secrets[0]?.chain, [
+      { subject: "CN=Int A", serial: "1f", certStatus: "Revoked", nextUpdate: "2026-11-26T00:00:00Z" },
+      { subject: "CN=Int B", serial: "2f", error: { code: "NoResponderURL", message: "no OCSP URL" } },
+    ]);
+    assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason]), [["Ready", "True", "AllStapled"], ["Degraded", "True", "Revoked"]]);
+    assert.match(status.conditions[1]?.message ?? "", /intermediate "CN=Int A" \(serial 1f\) of Secret a is revoked/);
+    assert.equal(status.failing, 0);
+  });
+
+  void it("chain: Full: the entry's and the config's nextRefresh are the earliest of the leaf's and its intermediates' schedules", () => {
+    const status = computeStatus(1, [
+      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, nextCheckAtMs: Date.parse("2026-11-28T00:00:00Z"), chain: [
+        { subject: "CN=Int A", serial: "1f", error: { code: "ResponderUnreachable", message: "down" }, failures: 1, checkAtMs: Date.parse("2026-11-25T12:00:10Z") },
+      ] },
+    ], [], undefined, NOW);
+    assert.equal(status.secrets[0]?.nextRefresh, "2026-11-25T12:00:10Z");
+    assert.equal(status.nextRefresh, "2026-11-25T12:00:10Z");
+  });
+
+  void it("chain: Leaf entries carry no chain, and the conditions are as before", () => {
+    const status = computeStatus(1, [{ config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0 }], [], undefined, NOW);
+    assert.equal("chain" in (status.secrets[0] ?? {}), false);
+    assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason]), [["Ready", "True", "AllStapled"], ["Degraded", "False", "AsExpected"]]);
+  });
+
   void it("lists at most 50 Secrets: the failing first, then by name, from any order", () => {
     const names = Array.from({ length: 500 }, (_, i) => `s${String((i * 7919) % 500).padStart(3, "0")}`);
     const states = names.map((name) => ({ config: "shop/web", name, failures: 0, ...(name.endsWith("7") ? { error: { code: "Expired" as const, message: "x" } } : {}) }));

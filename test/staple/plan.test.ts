@@ -13,7 +13,8 @@ import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
 import { refreshJitter } from "../../src/staple/refresh-jitter.ts";
 import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
 import { scheduleBasis } from "../../src/staple/schedule-basis.ts";
-import type { SecretState } from "../../src/staple/secret-state.ts";
+import type { ChainElementState, SecretState } from "../../src/staple/secret-state.ts";
+import { chainDue, planChain, type ElementFacts, type ElementFetch } from "../../src/staple/chain-plan.ts";
 
 const HOUR = 3_600_000;
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -253,6 +254,16 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["a Secret moved to InPlace: the Companion-mode companion goes, the staple is fetched for the TLS Secret",
     { owner: inPlaceOwner, companions: ["web-tls-ocsp"] }, { fetch: good(), write: { result: "written" } },
     { steps: ["deleteCompanion web-tls-ocsp", "fetch", "write"], events: ["Stapled"], state: { staple: "web-tls" } }],
+  // chain: Full. Companion mode plans the leaf exactly as Leaf does (the intermediates: planChain, below).
+  ["chain: Full in Companion mode: the leaf is fetched and written as with Leaf",
+    { owner: { ...companionOwner, chain: "Full" } }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", certStatus: "Good" } }],
+  ["chain: Full in InPlace mode: refused (ChainNotSupported), nothing fetched or written",
+    { owner: { ...inPlaceOwner, chain: "Full" } }, {},
+    { steps: [], events: [], state: { staple: undefined, error: { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } }, recheckAt: undefined }],
+  ["chain: Full in InPlace mode over a staple in place (the config was Leaf): the staple goes, since nothing would refresh it",
+    { owner: { ...inPlaceOwner, chain: "Full" }, stored: inPlace(-1, 95), previous: stapledEntry({ staple: "web-tls" }) }, {},
+    { steps: ["removeStaple"], events: [], state: { staple: undefined, error: { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } }, recheckAt: undefined }],
 ];
 
 void describe("the reconcile plan (facts, staple in place, fetch outcome, config, now → actions, entry, Events, next check)", () => {
@@ -298,5 +309,99 @@ void describe("the reconcile plan (facts, staple in place, fetch outcome, config
   void it("is pure: the same facts give the same plan", () => {
     const scenario: Scenario = { stored: inPlace(-48, 96), previous: stapledEntry() };
     assert.deepEqual(drive(scenario, { fetch: failed() }), drive(scenario, { fetch: failed() }));
+  });
+});
+
+// chain: Full — the intermediates' part (chain-plan.ts), planned beside the leaf's, which it never touches.
+const INT = "sha256-of-the-intermediate";
+const element = (fields: Partial<ElementFacts> = {}): ElementFacts => ({
+  index: 1, subject: "CN=Int", serial: "1f", certificateSha256: INT, stored: undefined, fetched: undefined, ...fields,
+});
+const fetchedGood = (thisUpdateHours = 0, usableForHours = 96): ElementFetch => ({ ok: true, response: response(thisUpdateHours, usableForHours) });
+const fetchedRevoked = (): ElementFetch => ({ ok: true, response: response(0, 96, { kind: "revoked", revokedAt: at(-1000) }) });
+const fetchFailed = (code: "ResponderUnreachable" | "NoResponderURL" = "ResponderUnreachable"): ElementFetch => ({ ok: false, code, message: "the intermediate's responder said so" });
+const chainEntry = (fields: Partial<ChainElementState> = {}): ChainElementState => ({ subject: "CN=Int", serial: "1f", failures: 0, checkAtMs: ms(-1), certStatus: "Good", ...fields });
+const chainPlan = (elements: ElementFacts[], previous?: ChainElementState[]) =>
+  planChain({ elements, previous, now: NOW, policy: DEFAULT_REFRESH_POLICY, random: () => 0.5, holder: "web-tls-ocsp" });
+
+interface ChainExpect {
+  /** Per intermediate: its key's staple after the plan, by certStatus; "-" absent. */
+  readonly staples: readonly string[];
+  readonly bundled: number;
+  /** Per intermediate: the entry's certStatus or error code. */
+  readonly entries: readonly string[];
+  readonly events?: readonly string[];
+}
+
+const CHAIN_CASES: [string, ElementFacts[], ChainElementState[] | undefined, ChainExpect][] = [
+  ["all good: each intermediate stapled and bundled after the leaf, no Event",
+    [element({ fetched: fetchedGood() }), element({ index: 2, subject: "CN=Int2", serial: "2f", fetched: fetchedGood() })], undefined,
+    { staples: ["good", "good"], bundled: 2, entries: ["Good", "Good"] }],
+  ["an intermediate failing with nothing in place: reported on its own, nothing bundled after the leaf, one FetchFailed Event",
+    [element({ fetched: fetchFailed() })], undefined,
+    { staples: ["-"], bundled: 0, entries: ["ResponderUnreachable"], events: ["FetchFailed"] }],
+  ["an intermediate failing with a usable staple in place: kept and still bundled, the error listed",
+    [element({ stored: response(-48, 96), fetched: fetchFailed() })], [chainEntry()],
+    { staples: ["good"], bundled: 1, entries: ["ResponderUnreachable"], events: ["FetchFailed"] }],
+  ["an intermediate with no OCSP URL: NoResponderURL, nothing stapled for it",
+    [element({ fetched: fetchFailed("NoResponderURL") })], undefined,
+    { staples: ["-"], bundled: 0, entries: ["NoResponderURL"], events: ["FetchFailed"] }],
+  ["an intermediate's staple at its usable end while its responder fails: withdrawn alone (StapleWithdrawn)",
+    [element({ stored: response(-96, 96), fetched: fetchFailed() })], [chainEntry({ failures: 3 })],
+    { staples: ["-"], bundled: 0, entries: ["ResponderUnreachable"], events: ["StapleWithdrawn"] }],
+  ["not due with a usable staple in place: kept and bundled, nothing fetched, no Event",
+    [element({ stored: response(-1, 96) })], [chainEntry({ checkAtMs: ms(40) })],
+    { staples: ["good"], bundled: 1, entries: ["Good"] }],
+  ["not due and its staple at its end: withdrawn without a fetch",
+    [element({ stored: response(-96, 96) })], [chainEntry({ checkAtMs: ms(1) })],
+    { staples: ["-"], bundled: 0, entries: ["-"] }],
+  ["the first of two intermediates missing: the bundle holds the leaf alone (positions must match elements)",
+    [element({ fetched: fetchFailed() }), element({ index: 2, subject: "CN=Int2", serial: "2f", fetched: fetchedGood() })], undefined,
+    { staples: ["-", "good"], bundled: 0, entries: ["ResponderUnreachable", "Good"], events: ["FetchFailed"] }],
+  ["a revoked intermediate: stapled as revoked, a Revoked Event naming it",
+    [element({ fetched: fetchedRevoked() })], [chainEntry()],
+    { staples: ["revoked"], bundled: 1, entries: ["Revoked"], events: ["Revoked"] }],
+  ["a revoked intermediate already reported: refreshed without another Event",
+    [element({ fetched: fetchedRevoked() })], [chainEntry({ certStatus: "Revoked" })],
+    { staples: ["revoked"], bundled: 1, entries: ["Revoked"] }],
+];
+
+void describe("planChain (chain: Full, the intermediates)", () => {
+  for (const [name, elements, previous, expected] of CHAIN_CASES) {
+    void it(name, () => {
+      const plan = chainPlan(elements, previous);
+      assert.deepEqual(plan.staples.map((staple) => staple?.certStatus.kind ?? "-"), expected.staples);
+      assert.equal(plan.bundled, expected.bundled);
+      assert.deepEqual(plan.entries.map((entry) => entry.error?.code ?? entry.certStatus ?? "-"), expected.entries);
+      assert.deepEqual(plan.events.map((event) => event.reason), expected.events ?? []);
+    });
+  }
+
+  void it("names the revoked intermediate in its Event", () => {
+    const [event] = chainPlan([element({ fetched: fetchedRevoked() })]).events;
+    assert.match(event?.message ?? "", /Intermediate "CN=Int" \(serial 1f\) is revoked/);
+  });
+
+  void it("looks again at the earliest schedule of all elements: a short-lived intermediate staple sets it", () => {
+    const plan = chainPlan([element({ fetched: fetchedGood(0, 96) }), element({ index: 2, subject: "CN=Int2", serial: "2f", fetched: fetchedGood(0, 8) })]);
+    const [long, short] = plan.entries.map((entry) => entry.checkAtMs);
+    assert.ok(short !== undefined && long !== undefined && short < long);
+    assert.equal(plan.recheckAt?.getTime(), short);
+    assert.ok(short > NOW.getTime() && short <= ms(4));
+  });
+
+  void it("retries a failing intermediate with the config's backoff", () => {
+    const plan = chainPlan([element({ fetched: fetchFailed() })]);
+    assert.ok(plan.recheckAt !== undefined && plan.recheckAt > NOW && plan.recheckAt <= at(1));
+  });
+
+  void it("is due the first time, when the chain changed, when a check time came or a listed staple vanished; not otherwise", () => {
+    const listed = [chainEntry({ checkAtMs: ms(1) })];
+    const inPlaceGood = [element({ stored: response(-1, 96) })];
+    assert.equal(chainDue(inPlaceGood, undefined, NOW), true);
+    assert.equal(chainDue(inPlaceGood, listed, NOW), false);
+    assert.equal(chainDue([element({ serial: "99", stored: response(-1, 96) })], listed, NOW), true);
+    assert.equal(chainDue(inPlaceGood, [chainEntry({ checkAtMs: ms(-1) })], NOW), true);
+    assert.equal(chainDue([element()], listed, NOW), true);
   });
 });

@@ -1,0 +1,131 @@
+import type { Chain } from "../ocsp/chain.ts";
+import { bundleKey, type ChainStaples } from "../kube/chain-keys.ts";
+import type { StapleConfig } from "../kube/staple-config.ts";
+import type { Done, PlannedLog, StapleInPlace } from "../staple/plan.ts";
+import type { Random } from "../staple/refresh-policy.ts";
+import type { SecretState } from "../staple/secret-state.ts";
+import { fullChainStep, type FullChainDependencies, type FullChainStep } from "./full-chain.ts";
+import { FetcherStopped } from "./host-busy.ts";
+import type { StapleStore } from "./staple-store.ts";
+
+export interface ChainKeeperDependencies extends FullChainDependencies {
+  /** Runs one API call in the controller's writer pool. */
+  readonly api: <T>(call: () => Promise<T>) => Promise<T>;
+  readonly onWrite?: (kind: "companion") => void;
+}
+
+/** What one reconcile of an owned Secret knows that the chain's keys depend on. */
+export interface ChainContext {
+  readonly config: StapleConfig;
+  readonly store: StapleStore;
+  /** The parsed chain; undefined when tls.crt could not be read. */
+  readonly chain: Chain | undefined;
+  /** The leaf's staple in place, re-verified at gathering. */
+  readonly leafInPlace: StapleInPlace | undefined;
+  readonly previous: SecretState | undefined;
+  readonly now: Date;
+  readonly random: Random;
+  readonly log: (line: PlannedLog) => void;
+}
+
+/**
+ * Keeps the companion's chain keys (`chain: Full`) in step with the leaf's
+ * staple, around the leaf's plan, which it never changes: the reconciler
+ * asks for the intermediates' staples before writing the leaf's (one apply
+ * carries all), and hands it the leaf plan's end to complete (the chain's
+ * keys written if the leaf's write did not carry them, the chain's status,
+ * Events and earliest schedule merged in). A config back on `chain: Leaf`
+ * gets a bundle left in place removed.
+ */
+export class ChainKeeper {
+  private readonly deps: ChainKeeperDependencies;
+
+  constructor(deps: ChainKeeperDependencies) {
+    this.deps = deps;
+  }
+
+  /** The chain's part of one reconcile; its step runs at most once, when first asked for. */
+  begin(context: ChainContext): ChainReconcile {
+    let step: Promise<FullChainStep | undefined> | undefined;
+    const full = () => (step ??= this.step(context));
+    return {
+      staples: async () => (await full())?.staples,
+      complete: (done, wrote) => this.complete(context, full, done, wrote),
+    };
+  }
+
+  private async step(context: ChainContext): Promise<FullChainStep | undefined> {
+    const { chain, config, store } = context;
+    if (chain === undefined || config.chain !== "Full" || config.target.mode !== "Companion") return undefined;
+    let step;
+    try {
+      step = await fullChainStep(this.deps, { chain, config, stored: store.stored?.data, holder: store.holder, previous: context.previous, now: context.now, random: context.random });
+    } catch (error) {
+      // The controller is stopping: the chain's step is left out, as a leaf's fetch would be.
+      if (error instanceof FetcherStopped) return undefined;
+      throw error;
+    }
+    if ("refused" in step) {
+      context.log({ level: "warn", message: `chain: Full: the intermediates get no staple: ${step.refused}`, fields: { reason: "BadCertificate" } });
+      return undefined;
+    }
+    return step;
+  }
+
+  /**
+   * With a leaf staple in place after the leaf's plan: its companion gets
+   * the intermediates' keys and the bundle as planned (unless this
+   * reconcile's write carried them), the entry the chain's list and Events,
+   * and the reconcile the earliest schedule of all elements. Without one
+   * nothing is written.
+   */
+  private async complete(context: ChainContext, full: () => Promise<FullChainStep | undefined>, done: Done, wrote: boolean): Promise<Done> {
+    const { state } = done;
+    if (typeof state !== "object" || state.staple === undefined) return done;
+    if (context.config.chain !== "Full") {
+      if (!wrote && holdsBundle(context)) await this.rewrite(context, undefined);
+      return done;
+    }
+    const step = await full();
+    if (step === undefined) return done;
+    if (!wrote) await this.rewrite(context, step.staples);
+    const checks = [done.recheckAt?.getTime(), step.plan.recheckAt?.getTime()].filter((time): time is number => time !== undefined);
+    const recheckAt = checks.length === 0 ? undefined : new Date(Math.min(...checks));
+    // The leaf's own schedule stays in the entry (the leaf's plan reads it): an intermediate retried
+    // every few minutes must not drag the leaf's requests along. The Secret is looked at again at
+    // the earliest of all, and each part fetches only when it is due.
+    return {
+      ...done,
+      state: { ...state, chain: step.plan.entries },
+      events: [...done.events, ...step.plan.events],
+      ...(recheckAt === undefined ? {} : { recheckAt }),
+    };
+  }
+
+  /**
+   * The companion rewritten around the leaf's staple in place (same bytes,
+   * same annotations) with these chain keys, or none (the apply drops keys we
+   * no longer send). No request when nothing changes (the writer's digest).
+   */
+  private async rewrite(context: ChainContext, staples: ChainStaples | undefined): Promise<void> {
+    const { store, leafInPlace } = context;
+    const stored = store.stored;
+    if (leafInPlace?.verified === undefined || stored === undefined) return;
+    const staple = { response: leafInPlace.verified, responder: stored.responder ?? "", certificateSha256: leafInPlace.certificateSha256 };
+    const outcome = await this.deps.api(() => store.write(staple, staples));
+    if (outcome.result === "written") this.deps.onWrite?.("companion");
+  }
+}
+
+/** One reconcile's chain work (ChainKeeper.begin). */
+export interface ChainReconcile {
+  /** The intermediates' keys for the leaf's write; undefined for anything but a `chain: Full` Companion config. */
+  staples(): Promise<ChainStaples | undefined>;
+  /** The leaf plan's end, completed with the chain; `wrote`: this reconcile wrote the leaf's staple (with `staples()`). */
+  complete(done: Done, wrote: boolean): Promise<Done>;
+}
+
+/** A companion still holding a bundle after its config went back to `chain: Leaf` (a leaf-only one never holds one). */
+function holdsBundle(context: ChainContext): boolean {
+  return context.config.target.mode === "Companion" && context.store.stored?.data[bundleKey(context.config.target.keys)] !== undefined;
+}

@@ -1,0 +1,45 @@
+import { encodeResponseBundle } from "../ocsp/response-bundle.ts";
+
+/**
+ * What a `chain: Full` companion holds besides the leaf's staple: each
+ * intermediate's DER (undefined: none in place, its key is left out) and how
+ * many of them follow the leaf in the bundle (chain-plan.ts: the unbroken run
+ * from the first intermediate).
+ */
+export interface ChainStaples {
+  readonly intermediates: readonly (Uint8Array | undefined)[];
+  readonly bundled: number;
+}
+
+/**
+ * The key of intermediate n's staple beside a target key: `<key>.<n>`, n = 1
+ * for the first intermediate (DESIGN.md, `chain`), so `tls.ocsp.1` sits next
+ * to `tls.ocsp` in the projected volume.
+ */
+export function intermediateKey(key: string, index: number): string {
+  return `${key}.${index}`;
+}
+
+/**
+ * The key of the bundle: `<first target key>.pem`, one per companion. PEM
+ * blocks of every response of the chain, leaf first (encodeResponseBundle),
+ * what Exim's `tls_ocsp_file = PEM <file>` and other GnuTLS servers load. One
+ * key only, for the first target key: the others are aliases of the same DER
+ * for servers that read DER, and none of those read a bundle.
+ */
+export function bundleKey(keys: readonly string[]): string {
+  return `${keys[0] ?? "tls.ocsp"}.pem`;
+}
+
+/** The data keys (base64) a Full companion adds to the leaf's: each intermediate under each target key, and the bundle. */
+export function chainData(keys: readonly string[], leaf: Uint8Array, chain: ChainStaples): Record<string, string> {
+  const data: Record<string, string> = {};
+  chain.intermediates.forEach((der, position) => {
+    if (der === undefined) return;
+    const base64 = Buffer.from(der).toString("base64");
+    for (const key of keys) data[intermediateKey(key, position + 1)] = base64;
+  });
+  const bundled = chain.intermediates.slice(0, chain.bundled).filter((der): der is Uint8Array => der !== undefined);
+  data[bundleKey(keys)] = Buffer.from(encodeResponseBundle([leaf, ...bundled])).toString("base64");
+  return data;
+}

@@ -1,0 +1,161 @@
+import type { OcspErrorCode } from "../ocsp/error-codes.ts";
+import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { decide, withdrawAt, type CurrentStaple, type Decision } from "./decide.ts";
+import type { PlannedEvent } from "./plan.ts";
+import type { Random, RefreshPolicy } from "./refresh-policy.ts";
+import type { ChainElementState } from "./secret-state.ts";
+
+/**
+ * The intermediates' part of a `chain: Full` reconcile (issue 12), as a pure
+ * function next to the leaf's plan (plan.ts): the leaf's staple is planned
+ * there exactly as for `chain: Leaf`, so a leaf-only config cannot change;
+ * this plan decides, for each intermediate, what its key `<key>.<n>` holds,
+ * which of them go into the bundle, the status list and Events, and when the
+ * chain wants to be looked at again. Each element follows the leaf's rules
+ * (decide.ts): only a verified good or revoked answer is written, never an
+ * older one; a failing refresh keeps the staple in place until its usable
+ * end, then withdraws it alone — the leaf's staple is never touched here.
+ */
+
+/** One intermediate (element n ≥ 1 of the chain) as the reconcile found it. */
+export interface ElementFacts {
+  /** 1 for the first intermediate: its key is `<key>.<index>`. */
+  readonly index: number;
+  readonly subject: string;
+  /** The intermediate certificate's serial (hex). */
+  readonly serial: string;
+  /** SHA-256 of the intermediate's DER: a staple in place is compared with it. */
+  readonly certificateSha256: string;
+  /** Its staple in the holder, re-verified now; undefined when there is none or it no longer verifies. */
+  readonly stored: VerifiedResponse | undefined;
+  /** This reconcile's fetch (verified, or its coded error); undefined when the chain was not due. */
+  readonly fetched: ElementFetch | undefined;
+}
+
+export type ElementFetch =
+  | { readonly ok: true; readonly response: VerifiedResponse }
+  | { readonly ok: false; readonly code: OcspErrorCode; readonly message: string };
+
+export interface ChainPlanInput {
+  readonly elements: readonly ElementFacts[];
+  /** What the last reconcile listed for the chain (failure streaks, Events already sent). */
+  readonly previous: readonly ChainElementState[] | undefined;
+  readonly now: Date;
+  readonly policy: RefreshPolicy;
+  readonly random: Random;
+  /** The Secret holding the staples, for Event messages. */
+  readonly holder: string;
+}
+
+export interface ChainPlan {
+  /** What each intermediate's key holds after this reconcile, in element order; undefined: the key is absent. */
+  readonly staples: readonly (VerifiedResponse | undefined)[];
+  /**
+   * How many intermediates follow the leaf in the bundle: the unbroken run
+   * from the first. A missing element ends it, because a bundle's i-th
+   * response is read as element i's (verifyChainStaples, and every reader
+   * that goes by position): with the first intermediate missing the bundle
+   * holds the leaf alone.
+   */
+  readonly bundled: number;
+  /** The status list of the chain (intermediates only; the leaf is the entry itself). */
+  readonly entries: readonly ChainElementState[];
+  readonly events: readonly PlannedEvent[];
+  /** The earliest refresh or retry among the intermediates. */
+  readonly recheckAt: Date | undefined;
+}
+
+/**
+ * Whether the intermediates are due for a fetch: the first time, a chain
+ * that changed (other intermediates), a refresh or retry time reached, or a
+ * staple listed as in place that is gone (someone deleted the key).
+ */
+export function chainDue(elements: readonly Pick<ElementFacts, "serial" | "subject" | "stored">[], previous: readonly ChainElementState[] | undefined, now: Date): boolean {
+  if (previous?.length !== elements.length) return true;
+  return elements.some((element, position) => {
+    const entry = previous[position];
+    return entry === undefined || entry.serial !== element.serial || entry.subject !== element.subject
+      || entry.checkAtMs <= now.getTime() || (entry.certStatus !== undefined && element.stored === undefined);
+  });
+}
+
+export function planChain(input: ChainPlanInput): ChainPlan {
+  const planned = input.elements.map((element, position) => planElement(element, input.previous?.[position], input));
+  const firstMissing = planned.findIndex((element) => element.staple === undefined);
+  const checks = planned.map((element) => element.entry.checkAtMs);
+  return {
+    staples: planned.map((element) => element.staple),
+    bundled: firstMissing === -1 ? planned.length : firstMissing,
+    entries: planned.map((element) => element.entry),
+    events: planned.flatMap((element) => element.events),
+    recheckAt: checks.length === 0 ? undefined : new Date(Math.min(...checks)),
+  };
+}
+
+interface PlannedElement {
+  readonly staple: VerifiedResponse | undefined;
+  readonly entry: ChainElementState;
+  readonly events: readonly PlannedEvent[];
+}
+
+function planElement(element: ElementFacts, previous: ChainElementState | undefined, input: ChainPlanInput): PlannedElement {
+  const same = previous?.serial === element.serial && previous.subject === element.subject ? previous : undefined;
+  if (element.fetched === undefined) return notFetched(element, same, input.now);
+  const current = currentOf(element);
+  const decision = decide({
+    certificateSha256: element.certificateSha256, ...(current === undefined ? {} : { current }),
+    outcome: element.fetched.ok ? { kind: "verified", response: element.fetched.response } : { kind: "failed", code: element.fetched.code },
+    failuresBefore: same?.failures ?? 0, now: input.now, policy: input.policy, random: input.random,
+  });
+  if (decision.action === "write") return written(element, decision.response, decision.nextCheckAt, same, input.holder);
+  const message = element.fetched.ok ? decision.reason : element.fetched.message;
+  return failed(element, decision, message, input.holder);
+}
+
+/** Not due: what is in place stays while it is usable (its withdrawal time ends it), and the schedule holds. */
+function notFetched(element: ElementFacts, previous: ChainElementState | undefined, now: Date): PlannedElement {
+  const current = currentOf(element);
+  const base = { subject: element.subject, serial: element.serial, failures: previous?.failures ?? 0, checkAtMs: previous?.checkAtMs ?? now.getTime() };
+  const error = previous?.error === undefined ? {} : { error: previous.error };
+  if (element.stored === undefined || current === undefined || now >= withdrawAt(current)) return { staple: undefined, entry: { ...base, ...error }, events: [] };
+  // Never looked at later than its withdrawal time, so an expiring staple goes in time.
+  const checkAtMs = Math.min(base.checkAtMs, withdrawAt(current).getTime());
+  return { staple: element.stored, entry: { ...base, ...error, ...responseFields(element.stored), checkAtMs }, events: [] };
+}
+
+function written(element: ElementFacts, response: VerifiedResponse, checkAt: Date, previous: ChainElementState | undefined, holder: string): PlannedElement {
+  const revoked = response.certStatus.kind === "revoked";
+  // One Revoked Event when the intermediate turns revoked, not at every refresh.
+  const events: PlannedEvent[] = revoked && previous?.certStatus !== "Revoked"
+    ? [{ type: "Warning", reason: "Revoked", message: `Intermediate "${element.subject}" (serial ${element.serial}) is revoked: its revoked status is stapled in ${holder} so clients fail closed` }]
+    : [];
+  return { staple: response, entry: { subject: element.subject, serial: element.serial, failures: 0, checkAtMs: checkAt.getTime(), ...responseFields(response) }, events };
+}
+
+function failed(element: ElementFacts, decision: Exclude<Decision, { action: "write" }>, message: string, holder: string): PlannedElement {
+  const kept = decision.action === "keep" ? element.stored : undefined;
+  const events: PlannedEvent[] = [];
+  if (decision.failures === 1) events.push({ type: "Warning", reason: "FetchFailed", message: `Intermediate "${element.subject}": ${decision.reason}: ${message}` });
+  if (decision.action === "withdraw") {
+    events.push({ type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple of intermediate "${element.subject}" from ${holder}: its usable window ended and no fresh one could be fetched (${decision.fetchReason}); the leaf's staple stays` });
+  }
+  const reason = decision.action === "withdraw" ? decision.fetchReason : decision.reason;
+  return {
+    staple: kept,
+    entry: {
+      subject: element.subject, serial: element.serial, failures: decision.failures, checkAtMs: decision.nextCheckAt.getTime(),
+      ...(kept === undefined ? {} : responseFields(kept)), error: { code: reason, message },
+    },
+    events,
+  };
+}
+
+function currentOf(element: ElementFacts): CurrentStaple | undefined {
+  const { stored } = element;
+  return stored === undefined ? undefined : { thisUpdate: stored.thisUpdate, usableUntil: stored.usableUntil, certificateSha256: element.certificateSha256 };
+}
+
+function responseFields(response: VerifiedResponse): Pick<ChainElementState, "certStatus" | "nextUpdateMs"> {
+  const certStatus = response.certStatus.kind === "good" ? "Good" : response.certStatus.kind === "revoked" ? "Revoked" : "Unknown";
+  return { certStatus, ...(response.nextUpdate === undefined ? {} : { nextUpdateMs: response.nextUpdate.getTime() }) };
+}

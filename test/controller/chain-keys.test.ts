@@ -1,0 +1,31 @@
+// The keys a chain: Full companion adds to the leaf's (src/kube/chain-keys.ts): each
+// intermediate under `<key>.<n>` for every target key, and one bundle `<first key>.pem`.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { bundleKey, chainData } from "../../src/kube/chain-keys.ts";
+import { readResponseBundle } from "../../src/ocsp/response-bundle.ts";
+
+const LEAF = new Uint8Array([0x30, 0x01]);
+const FIRST = new Uint8Array([0x30, 0x02]);
+const SECOND = new Uint8Array([0x30, 0x03]);
+const b64 = (der: Uint8Array) => Buffer.from(der).toString("base64");
+const bundleOf = (data: Record<string, string>, key: string) => readResponseBundle(Buffer.from(data[key] ?? "", "base64").toString("latin1"), key).map(b64);
+
+void describe("chain keys of a chain: Full companion", () => {
+  void it("each intermediate under <key>.<n> for every target key, and the bundle <first key>.pem, leaf first", () => {
+    const data = chainData(["tls.ocsp", "tls.crt.ocsp"], LEAF, { intermediates: [FIRST, SECOND], bundled: 2 });
+    assert.deepEqual(Object.keys(data).sort(), ["tls.crt.ocsp.1", "tls.crt.ocsp.2", "tls.ocsp.1", "tls.ocsp.2", "tls.ocsp.pem"]);
+    assert.equal(data["tls.ocsp.2"], b64(SECOND));
+    assert.deepEqual(bundleOf(data, "tls.ocsp.pem"), [b64(LEAF), b64(FIRST), b64(SECOND)]);
+  });
+
+  void it("a missing intermediate has no key, and the bundle stops where the plan says", () => {
+    const data = chainData(["tls.ocsp"], LEAF, { intermediates: [undefined, SECOND], bundled: 0 });
+    assert.deepEqual(Object.keys(data).sort(), ["tls.ocsp.2", "tls.ocsp.pem"]);
+    assert.deepEqual(bundleOf(data, "tls.ocsp.pem"), [b64(LEAF)]);
+  });
+
+  void it("names the bundle after the first target key", () => {
+    assert.equal(bundleKey(["ocsp.der", "tls.ocsp"]), "ocsp.der.pem");
+  });
+});

@@ -1,0 +1,160 @@
+// chain: Full on a real kube-apiserver, with a three-level PKI answered by real `openssl ocsp`
+// responders (test/support/chain-rig.ts): every companion holds the leaf's staple, the
+// intermediate's under `<key>.1`, and the bundle `<key>.pem`, all verifying as a chain; 20
+// Secrets under one intermediate cause ONE request for it; an intermediate whose responder is
+// down is reported on its own while the leaf stays stapled.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { V1Secret } from "@kubernetes/client-node";
+import type { Controller } from "../../src/controller/controller.ts";
+import { readChain } from "../../src/ocsp/chain.ts";
+import { readCertificates } from "../../src/ocsp/pem.ts";
+import { verifyChainStaples } from "../../src/ocsp/chain-verify.ts";
+import { readResponseBundle } from "../../src/ocsp/response-bundle.ts";
+import { ChainRig, type RigChain } from "../support/chain-rig.ts";
+import { startController } from "../support/in-process-controller.ts";
+import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
+import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
+import { goodEntry, type Issued } from "../support/pki.ts";
+
+const NS = "chain-full";
+const FLEET = 20;
+
+interface ChainEntry { subject: string; serial: string; certStatus?: string; nextUpdate?: string; error?: { code: string; message: string } }
+interface FullEntry { name: string; staple?: string; certStatus?: string; chain?: ChainEntry[] }
+
+void describe("chain: Full in Companion mode on a real API server", { timeout: 10 * 60_000 }, () => {
+  let env: KubeEnv;
+  let rig: ChainRig;
+  let transport: LoopbackOnlyTransport;
+  let controller: Controller;
+
+  /** A TLS Secret serving leaf + intermediate, with the root in ca.crt (the intermediate's issuer). */
+  const createTls = async (name: string, leaf: Issued, chain: RigChain, labels: Record<string, string>) => {
+    const body: V1Secret = {
+      metadata: { name, namespace: NS, labels },
+      type: "kubernetes.io/tls",
+      data: {
+        "tls.crt": Buffer.from(leaf.certPem + chain.intermediate.certPem).toString("base64"),
+        "tls.key": Buffer.from(leaf.keyPem).toString("base64"),
+        "ca.crt": Buffer.from(rig.root.certPem).toString("base64"),
+      },
+    };
+    await env.core.createNamespacedSecret({ namespace: NS, body });
+  };
+  const fullEntry = (config: string, name: string, ready: (entry: FullEntry) => boolean) =>
+    eventually(`${name}'s chain in ${config}'s status`, async () => {
+      const secrets = ((await env.statusOf(config)) as { secrets?: FullEntry[] } | undefined)?.secrets;
+      return secrets?.find((entry) => entry.name === name && ready(entry));
+    }, 60);
+  const der = (secret: V1Secret, key: string) => new Uint8Array(Buffer.from(secret.data?.[key] ?? "", "base64"));
+
+  before(async () => {
+    env = await KubeEnv.start(NS);
+    rig = await ChainRig.start("chain-full");
+    transport = new LoopbackOnlyTransport();
+    controller = await startController(env, transport);
+  });
+  after(async () => {
+    await controller.stop();
+    await transport.close();
+    await rig.stop();
+    await env.stop();
+  });
+
+  void it(`${FLEET} Secrets under one intermediate: every companion holds tls.ocsp, tls.ocsp.1 and the bundle, each verifies; ONE request for the intermediate`, async () => {
+    const chain = await rig.chain("fleet");
+    const leaves = [chain.leaf];
+    while (leaves.length < FLEET) leaves.push(await chain.intermediate.issue({ commonName: `fleet-${leaves.length}.example`, ocspUrl: chain.leafResponder.url }));
+    await chain.leafResponder.updateIndex(leaves.map((leaf) => goodEntry(leaf)));
+    await env.applyConfig("fleet", { secretSelector: { matchLabels: { fleet: "true" } }, chain: "Full" });
+    await Promise.all(leaves.map((leaf, index) => createTls(`fleet-${index}`, leaf, chain, { fleet: "true" })));
+
+    for (const [index, leaf] of leaves.entries()) {
+      const companion = await eventually(`fleet-${index}'s full companion`, async () => {
+        const secret = await env.readSecret(`fleet-${index}-ocsp`);
+        return secret?.data?.["tls.ocsp.pem"] !== undefined && secret.data["tls.ocsp.1"] !== undefined ? secret : undefined;
+      }, 60);
+      const served = readChain(leaf.certPem + chain.intermediate.certPem, rig.root.certPem);
+      const keys = await verifyChainStaples([der(companion, "tls.ocsp"), der(companion, "tls.ocsp.1")], { chain: served, at: new Date() });
+      assert.deepEqual(keys.map((result) => (result.ok ? result.staple.response.certStatus.kind : result.error.code)), ["good", "good"]);
+      const bundle = readResponseBundle(Buffer.from(companion.data?.["tls.ocsp.pem"] ?? "", "base64").toString("latin1"), "tls.ocsp.pem");
+      assert.deepEqual(bundle.map((response) => Buffer.from(response).toString("base64")), [companion.data?.["tls.ocsp"], companion.data?.["tls.ocsp.1"]]);
+      assert.equal(companion.metadata?.annotations?.["ocsp-stapler.io/serial"], leaf.serialHex, "the leaf's annotations are unchanged");
+    }
+    const entry = await fullEntry("fleet", "fleet-0", (candidate) => candidate.chain?.[0]?.certStatus === "Good");
+    const [intermediate, ...more] = entry.chain ?? [];
+    assert.deepEqual(more, []);
+    assert.equal(intermediate?.serial, chain.intermediate.serialHex);
+    assert.match(intermediate.subject, /fleet-int/);
+    assert.equal(rig.rootResponder.requests.length, 1, "the intermediate's responder saw one request for the whole fleet");
+    assert.equal(chain.leafResponder.requests.length, FLEET);
+    assert.equal(conditionOf(await env.statusOf("fleet"), "Degraded")?.status, "False");
+  });
+
+  void it("an intermediate whose responder is down: the leaf stays stapled, the element is reported and Degraded names it", async () => {
+    const chain = await rig.chain("down", "responder-down");
+    // Retried every second: the intermediate's retries must not drag the leaf's requests along.
+    await env.applyConfig("down", { secretSelector: { matchLabels: { down: "true" } }, chain: "Full", refresh: { retry: { initial: "1s", max: "1s" } } });
+    await createTls("down-tls", chain.leaf, chain, { down: "true" });
+    const entry = await fullEntry("down", "down-tls", (candidate) => candidate.chain?.[0]?.error !== undefined && candidate.staple !== undefined);
+    assert.equal(entry.certStatus, "Good");
+    assert.equal(entry.chain?.[0]?.error?.code, "ResponderUnreachable");
+    const companion = await eventually("the leaf's companion", () => env.readSecret("down-tls-ocsp"));
+    assert.ok(companion.data?.["tls.ocsp"]);
+    assert.equal(companion.data["tls.ocsp.1"], undefined);
+    const bundle = readResponseBundle(Buffer.from(companion.data["tls.ocsp.pem"] ?? "", "base64").toString("latin1"), "tls.ocsp.pem");
+    assert.deepEqual(bundle.map((response) => Buffer.from(response).toString("base64")), [companion.data["tls.ocsp"]], "the bundle holds the leaf alone");
+    const degraded = await eventually("Degraded naming the intermediate", async () => {
+      const condition = (await env.statusOf("down"))?.conditions?.find((candidate) => candidate.type === "Degraded");
+      return condition?.status === "True" ? condition : undefined;
+    });
+    assert.equal(degraded.reason, "ResponderUnreachable");
+    assert.match((degraded as { message?: string }).message ?? "", /down-int/);
+    assert.equal(conditionOf(await env.statusOf("down"), "Ready")?.status, "True", "the leaf is stapled: Ready");
+    const [intermediate] = readCertificates(chain.intermediate.certPem, "intermediate");
+    const downUrl = new URL(intermediate?.ocspUrls[0] ?? "");
+    await eventually("three tries of the intermediate's responder", () => Promise.resolve(transport.sent.filter((request) => request.url.host === downUrl.host).length >= 3 ? true : undefined));
+    assert.equal(chain.leafResponder.requests.length, 1, "the leaf's responder saw one request while the intermediate's was tried again and again");
+  });
+
+  void it("a config back on chain: Leaf: the intermediates' keys and the bundle go, the leaf's staple stays as it was", async () => {
+    const chain = await rig.chain("back");
+    await env.applyConfig("back", { secretSelector: { matchLabels: { back: "true" } }, chain: "Full" });
+    await createTls("back-tls", chain.leaf, chain, { back: "true" });
+    const full = await eventually("the full companion", async () => { const s = await env.readSecret("back-tls-ocsp"); return s?.data?.["tls.ocsp.1"] === undefined ? undefined : s; }, 60);
+    await env.applyConfig("back", { secretSelector: { matchLabels: { back: "true" } }, chain: "Leaf" });
+    const leafOnly = await eventually("the companion without the chain's keys", async () => { const s = await env.readSecret("back-tls-ocsp"); return s?.data?.["tls.ocsp.pem"] === undefined ? s : undefined; });
+    assert.deepEqual(Object.keys(leafOnly.data ?? {}), ["tls.ocsp"]);
+    assert.equal(leafOnly.data?.["tls.ocsp"], full.data?.["tls.ocsp"]);
+    assert.deepEqual(leafOnly.metadata?.annotations, full.metadata?.annotations);
+  });
+
+  void it("chain: Full with target.mode InPlace: refused in the status (ChainNotSupported), the TLS Secret left alone", async () => {
+    const chain = await rig.chain("inplace");
+    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target: { mode: "InPlace", keys: ["tls.ocsp-staple"] } });
+    await createTls("inplace-tls", chain.leaf, chain, { inplace: "true" });
+    const entry = await env.entry("inplace", "inplace-tls", (candidate) => candidate.error !== undefined);
+    assert.equal(entry.error?.code, "ChainNotSupported");
+    assert.match(entry.error.message ?? "", /chain: Full is not supported with target\.mode InPlace yet/);
+    assert.equal((await env.readSecret("inplace-tls"))?.data?.["tls.ocsp-staple"], undefined);
+    assert.equal(chain.leafResponder.requests.length, 0);
+  });
+
+  void it("a revoked intermediate: stapled as revoked, a Revoked Event naming it, Degraded naming it", async () => {
+    const chain = await rig.chain("bad", "revoked");
+    await env.applyConfig("bad", { secretSelector: { matchLabels: { bad: "true" } }, chain: "Full" });
+    await createTls("bad-tls", chain.leaf, chain, { bad: "true" });
+    const entry = await fullEntry("bad", "bad-tls", (candidate) => candidate.chain?.[0]?.certStatus === "Revoked");
+    assert.equal(entry.certStatus, "Good");
+    const companion = await eventually("the revoked intermediate's staple", async () => { const s = await env.readSecret("bad-tls-ocsp"); return s?.data?.["tls.ocsp.1"] === undefined ? undefined : s; });
+    const served = readChain(chain.leaf.certPem + chain.intermediate.certPem, rig.root.certPem);
+    const [, intermediate] = await verifyChainStaples([der(companion, "tls.ocsp"), der(companion, "tls.ocsp.1")], { chain: served, at: new Date() });
+    assert.equal(intermediate?.ok === true ? intermediate.staple.response.certStatus.kind : "failed", "revoked");
+    await eventually("the Revoked Event", async () => ((await env.eventReasons("StapleConfig", "bad")).includes("Revoked") ? true : undefined));
+    const degraded = conditionOf(await env.statusOf("bad"), "Degraded") as { status: string; reason: string; message?: string } | undefined;
+    assert.equal(degraded?.status, "True");
+    assert.equal(degraded.reason, "Revoked");
+    assert.match(degraded.message ?? "", /bad-int/);
+  });
+});
