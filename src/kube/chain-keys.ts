@@ -8,7 +8,14 @@ import { encodeResponseBundle } from "../ocsp/response-bundle.ts";
  */
 export interface ChainStaples {
   readonly intermediates: readonly (Uint8Array | undefined)[];
-  readonly bundled: number;
+  /** Undefined: no bundle, an intermediate is revoked (chain-plan.ts, planChain). */
+  readonly bundled: number | undefined;
+}
+
+/** The leaf's staple as the bundle needs it: its bytes, and whether it says revoked. */
+export interface LeafStaple {
+  readonly der: Uint8Array;
+  readonly certStatus: { readonly kind: string };
 }
 
 /**
@@ -31,15 +38,20 @@ export function bundleKey(keys: readonly string[]): string {
   return `${keys[0] ?? "tls.ocsp"}.pem`;
 }
 
-/** The data keys (base64) a Full companion adds to the leaf's: each intermediate under each target key, and the bundle. */
-export function chainData(keys: readonly string[], leaf: Uint8Array, chain: ChainStaples): Record<string, string> {
+/**
+ * The data keys (base64) a Full companion adds to the leaf's: each
+ * intermediate under each target key, and the bundle — none while the leaf
+ * or an intermediate is revoked, for the reason planChain gives.
+ */
+export function chainData(keys: readonly string[], leaf: LeafStaple, chain: ChainStaples): Record<string, string> {
   const data: Record<string, string> = {};
   chain.intermediates.forEach((der, position) => {
     if (der === undefined) return;
     const base64 = Buffer.from(der).toString("base64");
     for (const key of keys) data[intermediateKey(key, position + 1)] = base64;
   });
+  if (chain.bundled === undefined || leaf.certStatus.kind === "revoked") return data;
   const bundled = chain.intermediates.slice(0, chain.bundled).filter((der): der is Uint8Array => der !== undefined);
-  data[bundleKey(keys)] = Buffer.from(encodeResponseBundle([leaf, ...bundled])).toString("base64");
+  data[bundleKey(keys)] = Buffer.from(encodeResponseBundle([leaf.der, ...bundled])).toString("base64");
   return data;
 }

@@ -67,7 +67,7 @@ export function companionSecret(source: SourceSecret, target: CompanionTarget, s
       ownerReferences: [{ apiVersion: "v1", kind: "Secret", name: source.name, uid: source.uid }],
     },
     type: "Opaque",
-    data: { ...Object.fromEntries(target.keys.map((key) => [key, der])), ...(chain === undefined ? {} : chainData(target.keys, staple.response.der, chain)) },
+    data: { ...Object.fromEntries(target.keys.map((key) => [key, der])), ...(chain === undefined ? {} : chainData(target.keys, staple.response, chain)) },
   };
 }
 

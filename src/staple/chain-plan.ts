@@ -55,9 +55,10 @@ export interface ChainPlan {
    * from the first. A missing element ends it, because a bundle's i-th
    * response is read as element i's (verifyChainStaples, and every reader
    * that goes by position): with the first intermediate missing the bundle
-   * holds the leaf alone.
+   * holds the leaf alone. Undefined: no bundle at all, because an
+   * intermediate is revoked (see `withheldBundle`).
    */
-  readonly bundled: number;
+  readonly bundled: number | undefined;
   /** The status list of the chain (intermediates only; the leaf is the entry itself). */
   readonly entries: readonly ChainElementState[];
   readonly events: readonly PlannedEvent[];
@@ -79,13 +80,26 @@ export function chainDue(elements: readonly Pick<ElementFacts, "serial" | "subje
   });
 }
 
+/**
+ * While any element of the chain is revoked, the companion holds no bundle
+ * (its key is removed); each element's DER key still holds its revoked
+ * staple. GnuTLS refuses to load a bundle holding a revoked response, and
+ * Exim then answers every STARTTLS with `454 TLS currently unavailable`
+ * (docs/full-chain-clients.md): most SMTP senders then deliver in plaintext,
+ * a downgrade for everyone instead of a refusal of the revoked chain.
+ * Without a bundle Exim (its tls_ocsp_file guarded with `${if exists…}`)
+ * serves no staple, and clients that check revocation themselves find the
+ * revoked certificate and refuse (gnutls-cli --ocsp, measured). The leaf's
+ * own revocation is applied where the bundle is written (chain-keys.ts).
+ */
 export function planChain(input: ChainPlanInput): ChainPlan {
   const planned = input.elements.map((element, position) => planElement(element, input.previous?.[position], input));
   const firstMissing = planned.findIndex((element) => element.staple === undefined);
+  const revoked = planned.some((element) => element.staple?.certStatus.kind === "revoked");
   const checks = planned.map((element) => element.entry.checkAtMs);
   return {
     staples: planned.map((element) => element.staple),
-    bundled: firstMissing === -1 ? planned.length : firstMissing,
+    bundled: revoked ? undefined : firstMissing === -1 ? planned.length : firstMissing,
     entries: planned.map((element) => element.entry),
     events: planned.flatMap((element) => element.events),
     recheckAt: checks.length === 0 ? undefined : new Date(Math.min(...checks)),

@@ -141,7 +141,7 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
     assert.equal(chain.leafResponder.requests.length, 0);
   });
 
-  void it("a revoked intermediate: stapled as revoked, a Revoked Event naming it, Degraded naming it", async () => {
+  void it("a revoked intermediate: stapled as revoked, no bundle, a Revoked Event naming it, Degraded naming it", async () => {
     const chain = await rig.chain("bad", "revoked");
     await env.applyConfig("bad", { secretSelector: { matchLabels: { bad: "true" } }, chain: "Full" });
     await createTls("bad-tls", chain.leaf, chain, { bad: "true" });
@@ -151,6 +151,7 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
     const served = readChain(chain.leaf.certPem + chain.intermediate.certPem, rig.root.certPem);
     const [, intermediate] = await verifyChainStaples([der(companion, "tls.ocsp"), der(companion, "tls.ocsp.1")], { chain: served, at: new Date() });
     assert.equal(intermediate?.ok === true ? intermediate.staple.response.certStatus.kind : "failed", "revoked");
+    assert.equal(companion.data?.["tls.ocsp.pem"], undefined, "no bundle: GnuTLS would refuse it, and Exim every STARTTLS");
     await eventually("the Revoked Event", async () => ((await env.eventReasons("StapleConfig", "bad")).includes("Revoked") ? true : undefined));
     const degraded = conditionOf(await env.statusOf("bad"), "Degraded") as { status: string; reason: string; message?: string } | undefined;
     assert.equal(degraded?.status, "True");
