@@ -31,7 +31,11 @@ the n-th --staple):
   --cert PATH          a mounted TLS Secret directory (its tls.crt is used) or
                        a PEM chain file: the leaf first, then intermediates;
                        ca.crt beside it is searched for the issuer
-  --staple FILE        the DER staple for it (e.g. the companion's tls.ocsp)
+  --staple FILE        the DER staple for it (e.g. the companion's tls.ocsp).
+                       With chain: Full, point --staple at the leaf's key
+                       (tls.ocsp): nginx and HAProxy serve one staple, the
+                       leaf's; the intermediates' keys (tls.ocsp.1, …) and
+                       the bundle (tls.ocsp.pem) are for GnuTLS servers
   --name NAME          names the pair in logs, metrics and nginx file names
                        (repeat once per pair; default tls, tls-2, tls-3, …)
   --issuer FILE        an issuer certificate, when neither the chain nor

@@ -36,4 +36,14 @@ void describe("ocsp-stapler reloader: usage errors", () => {
       assert.ok(result.stdout.includes(flag), `--help mentions ${flag}`);
     }
   });
+
+  void it("--help says that with chain: Full --staple names the leaf's key: nginx and HAProxy serve the leaf's staple only", async () => {
+    const result = await runCli(["reloader", "--help"]);
+    assert.equal(result.status, 0);
+    // The help is wrapped: compare it with line breaks and indents folded to single spaces.
+    const text = result.stdout.replace(/\s+/g, " ");
+    assert.match(text, /With chain: Full, point --staple at the leaf's key \(tls\.ocsp\)/);
+    assert.match(text, /nginx and HAProxy serve one staple, the leaf's/);
+    assert.match(text, /the bundle \(tls\.ocsp\.pem\) are for GnuTLS servers/);
+  });
 });
