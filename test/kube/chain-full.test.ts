@@ -2,8 +2,11 @@
 // responders (test/support/chain-rig.ts): every companion holds the leaf's staple, the
 // intermediate's under `<key>.1`, and the bundle `<key>.pem`, all verifying as a chain; 20
 // Secrets under one intermediate cause ONE request for it; an intermediate whose responder is
-// down is reported on its own while the leaf stays stapled.
+// down is reported on its own while the leaf stays stapled. The companion, projected into a
+// directory as the kubelet does, is served by a real Exim (GnuTLS) to gnutls-cli: both staples
+// under TLS 1.3, the leaf's under TLS 1.2.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Controller } from "../../src/controller/controller.ts";
@@ -12,13 +15,33 @@ import { readCertificates } from "../../src/ocsp/pem.ts";
 import { verifyChainStaples } from "../../src/ocsp/chain-verify.ts";
 import { readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 import { ChainRig, type RigChain } from "../support/chain-rig.ts";
+import { pemBundleIfExists, startExim } from "../support/exim.ts";
+import { gnutlsCliStarttls } from "../support/gnutls-client.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
+import { KubeletVolume, type VolumeFiles } from "../support/kubelet-volume.ts";
 import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
 import { goodEntry, type Issued } from "../support/pki.ts";
+import { EXIM, GNUTLS_CLI, skipUnlessInstalled } from "../support/programs.ts";
+import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
 const NS = "chain-full";
 const FLEET = 20;
+
+// Outside CI a missing program skips the test that needs it (with the reason); in CI it fails it.
+const skipUnlessGnutls = skipUnlessInstalled(EXIM, GNUTLS_CLI);
+
+/**
+ * A pod's volume projecting the TLS Secret's tls.crt and tls.key and the WHOLE companion (the
+ * leaf's staple, the intermediates' and the bundle), each companion key under its own name
+ * unless `rename` gives another: the files the kubelet lays out for the pod.
+ */
+function projectFull(tls: V1Secret, companion: V1Secret, rename: Readonly<Record<string, string>> = {}): VolumeFiles {
+  const files: Record<string, Uint8Array> = {};
+  for (const key of ["tls.crt", "tls.key"]) files[key] = new Uint8Array(Buffer.from(tls.data?.[key] ?? "", "base64"));
+  for (const [key, value] of Object.entries(companion.data ?? {})) files[rename[key] ?? key] = new Uint8Array(Buffer.from(value, "base64"));
+  return files;
+}
 
 interface ChainEntry { subject: string; serial: string; certStatus?: string; nextUpdate?: string; error?: { code: string; message: string } }
 interface FullEntry { name: string; staple?: string; certStatus?: string; chain?: ChainEntry[] }
@@ -90,6 +113,45 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
     assert.equal(rig.rootResponder.requests.length, 1, "the intermediate's responder saw one request for the whole fleet");
     assert.equal(chain.leafResponder.requests.length, FLEET);
     assert.equal(conditionOf(await env.statusOf("fleet"), "Degraded")?.status, "False");
+  });
+
+  void it("the operator's bundle reaches a GnuTLS client: Exim serves the projected companion, gnutls-cli gets both staples under TLS 1.3 (the leaf's under 1.2), byte for byte the companion's", { skip: skipUnlessGnutls }, async () => {
+    const chain = await rig.chain("exim");
+    await env.applyConfig("exim", { secretSelector: { matchLabels: { exim: "true" } }, chain: "Full" });
+    await createTls("exim-tls", chain.leaf, chain, { exim: "true" });
+    const companion = await eventually("exim-tls's full companion", async () => {
+      const secret = await env.readSecret("exim-tls-ocsp");
+      return secret?.data?.["tls.ocsp.pem"] !== undefined && secret.data["tls.ocsp.1"] !== undefined ? secret : undefined;
+    }, 60);
+    const tls = await env.readSecret("exim-tls");
+    assert.ok(tls);
+    const dir = await makeTempDir("chain-full-exim");
+    try {
+      const volume = await KubeletVolume.create(join(dir, "tls"), projectFull(tls, companion));
+      // Guarded by ${if exists}, as README's Exim section says: the operator withdraws the bundle while an element is revoked.
+      const exim = await startExim({ certPath: volume.path("tls.crt"), keyPath: volume.path("tls.key"), ocspFile: pemBundleIfExists(volume.path("tls.ocsp.pem")) });
+      try {
+        const [leafStaple, intermediateStaple] = [der(companion, "tls.ocsp"), der(companion, "tls.ocsp.1")];
+        const tls13 = await gnutlsCliStarttls(exim.port, { tls: "1.3", caPath: rig.root.certPath });
+        assert.equal(tls13.code, 0, tls13.output + (await exim.log()));
+        assert.equal(tls13.status, "The certificate is trusted.", "GnuTLS trusts the chain and verified each staple");
+        assert.match(tls13.output, /\(TLS1\.3-X\.509\)/);
+        assert.equal(tls13.responses.length, 2, tls13.output);
+        assert.ok(tls13.responses[0]?.equals(leafStaple) === true, "the leaf's staple is the companion's tls.ocsp");
+        assert.ok(tls13.responses[1]?.equals(intermediateStaple) === true, "the intermediate's staple is the companion's tls.ocsp.1");
+
+        const tls12 = await gnutlsCliStarttls(exim.port, { tls: "1.2", caPath: rig.root.certPath });
+        assert.equal(tls12.code, 0, tls12.output + (await exim.log()));
+        assert.equal(tls12.status, "The certificate is trusted.");
+        assert.match(tls12.output, /\(TLS1\.2-X\.509\)/);
+        assert.equal(tls12.responses.length, 1, "TLS 1.2 carries one staple: the leaf's");
+        assert.ok(tls12.responses[0]?.equals(leafStaple) === true);
+      } finally {
+        await exim.stop();
+      }
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 
   void it("an intermediate whose responder is down: the leaf stays stapled, the element is reported and Degraded names it", async () => {
