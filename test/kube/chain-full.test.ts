@@ -4,7 +4,8 @@
 // Secrets under one intermediate cause ONE request for it; an intermediate whose responder is
 // down is reported on its own while the leaf stays stapled. The companion, projected into a
 // directory as the kubelet does, is served by a real Exim (GnuTLS) to gnutls-cli: both staples
-// under TLS 1.3, the leaf's under TLS 1.2.
+// under TLS 1.3, the leaf's under TLS 1.2. nginx and HAProxy, each with the reloader beside it,
+// mount the same Full companion and serve the leaf's staple as with chain: Leaf.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,12 +18,16 @@ import { readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 import { ChainRig, type RigChain } from "../support/chain-rig.ts";
 import { pemBundleIfExists, startExim } from "../support/exim.ts";
 import { gnutlsCliStarttls } from "../support/gnutls-client.ts";
+import { startHaproxy, type RunningHaproxy } from "../support/haproxy.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { conditionOf, eventually, KubeEnv } from "../support/kube-env.ts";
 import { KubeletVolume, type VolumeFiles } from "../support/kubelet-volume.ts";
 import { LoopbackOnlyTransport } from "../support/loopback-transport.ts";
+import { prepareIncludingNginx, type PreparedNginx } from "../support/nginx-include.ts";
+import { sClientStatus } from "../support/openssl-client.ts";
 import { goodEntry, type Issued } from "../support/pki.ts";
-import { EXIM, GNUTLS_CLI, skipUnlessInstalled } from "../support/programs.ts";
+import { EXIM, GNUTLS_CLI, HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
+import { servedStaple, startReloaderProcess, type ReloaderProcess } from "../support/reloader-process.ts";
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
 const NS = "chain-full";
@@ -30,16 +35,17 @@ const FLEET = 20;
 
 // Outside CI a missing program skips the test that needs it (with the reason); in CI it fails it.
 const skipUnlessGnutls = skipUnlessInstalled(EXIM, GNUTLS_CLI);
+const skipUnlessServers = skipUnlessInstalled(NGINX, HAPROXY);
 
 /**
  * A pod's volume projecting the TLS Secret's tls.crt and tls.key and the WHOLE companion (the
- * leaf's staple, the intermediates' and the bundle), each companion key under its own name
- * unless `rename` gives another: the files the kubelet lays out for the pod.
+ * leaf's staple, the intermediates' and the bundle), each key under its own name unless
+ * `rename` gives another (as `items[].path` does): the files the kubelet lays out for the pod.
  */
 function projectFull(tls: V1Secret, companion: V1Secret, rename: Readonly<Record<string, string>> = {}): VolumeFiles {
   const files: Record<string, Uint8Array> = {};
-  for (const key of ["tls.crt", "tls.key"]) files[key] = new Uint8Array(Buffer.from(tls.data?.[key] ?? "", "base64"));
-  for (const [key, value] of Object.entries(companion.data ?? {})) files[rename[key] ?? key] = new Uint8Array(Buffer.from(value, "base64"));
+  const tlsData = { "tls.crt": tls.data?.["tls.crt"] ?? "", "tls.key": tls.data?.["tls.key"] ?? "" };
+  for (const [key, value] of Object.entries({ ...tlsData, ...companion.data })) files[rename[key] ?? key] = new Uint8Array(Buffer.from(value, "base64"));
   return files;
 }
 
@@ -150,6 +156,57 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
         await exim.stop();
       }
     } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  void it("nginx and HAProxy with a Full companion mounted whole, through the reloader: both serve the leaf's staple, byte for byte tls.ocsp; the extra keys change nothing", { skip: skipUnlessServers }, async () => {
+    const chain = await rig.chain("web");
+    await env.applyConfig("web", { secretSelector: { matchLabels: { web: "true" } }, chain: "Full" });
+    await createTls("web-tls", chain.leaf, chain, { web: "true" });
+    const companion = await eventually("web-tls's full companion", async () => {
+      const secret = await env.readSecret("web-tls-ocsp");
+      return secret?.data?.["tls.ocsp.pem"] !== undefined && secret.data["tls.ocsp.1"] !== undefined ? secret : undefined;
+    }, 60);
+    const tls = await env.readSecret("web-tls");
+    assert.ok(tls);
+    const dir = await makeTempDir("chain-full-servers");
+    const reloaders: ReloaderProcess[] = [];
+    let preparedNginx: PreparedNginx | undefined;
+    let haproxy: RunningHaproxy | undefined;
+    try {
+      // nginx's volume: every key under its own name. HAProxy's: the key and the leaf's staple
+      // renamed to sit beside tls.crt (tls.crt.key, tls.crt.ocsp), the other companion keys as they are.
+      const nginxVolume = await KubeletVolume.create(join(dir, "nginx-tls"), projectFull(tls, companion));
+      const haproxyVolume = await KubeletVolume.create(join(dir, "haproxy-tls"), projectFull(tls, companion, { "tls.key": "tls.crt.key", "tls.ocsp": "tls.crt.ocsp" }));
+      assert.deepEqual(await nginxVolume.entries(), ["..data", await nginxVolume.dataTarget(), "tls.crt", "tls.key", "tls.ocsp", "tls.ocsp.1", "tls.ocsp.pem"].sort());
+      // Each reloader is ready before its server starts, as a native sidecar with a startup probe;
+      // --staple names the leaf's key, as its --help says for chain: Full.
+      const stapleDir = join(dir, "nginx-staples");
+      preparedNginx = await prepareIncludingNginx({ certPath: nginxVolume.path("tls.crt"), keyPath: nginxVolume.path("tls.key"), stapleDir });
+      reloaders.push(await startReloaderProcess(["--server", "nginx", "--cert", nginxVolume.dir, "--staple", nginxVolume.path("tls.ocsp"), "--nginx-staple-dir", stapleDir, "--nginx-pid-file", preparedNginx.pidFile, "--nginx-test-command", preparedNginx.testCommand]));
+      haproxy = await startHaproxy({ crtPath: haproxyVolume.path("tls.crt") });
+      reloaders.push(await startReloaderProcess(["--server", "haproxy", "--cert", haproxyVolume.path("tls.crt"), "--staple", haproxyVolume.path("tls.crt.ocsp"), "--haproxy-socket", haproxy.socketPath]));
+      const nginx = await preparedNginx.start();
+
+      const leafStaple = der(companion, "tls.ocsp");
+      for (const [server, port] of [["nginx", nginx.port], ["HAProxy", haproxy.port]] as const) {
+        const output = await sClientStatus(port, ["-CAfile", rig.root.certPath]);
+        assert.match(output, /Verify return code: 0 \(ok\)/, `${server}: ${output}`);
+        assert.match(output, /OCSP Response Status: successful \(0x0\)/, `${server}: ${output}`);
+        assert.match(output, /Cert Status: good/, server);
+        assert.match(output, new RegExp(`Serial Number: 0*${chain.leaf.serialHex}\\b`, "i"), `${server} staples the leaf's response`);
+        assert.equal(output.match(/OCSP Response Status/g)?.length, 1, `${server}: one staple`);
+        const served = await servedStaple(port);
+        assert.ok(served !== undefined && Buffer.from(served).equals(leafStaple), `${server} serves the companion's tls.ocsp, byte for byte`);
+      }
+      for (const reloader of reloaders) {
+        assert.deepEqual(reloader.logs.lines.filter((line) => line.level === 40 || line.level === 50), [], "no warning or error from the reloader");
+      }
+    } finally {
+      for (const reloader of reloaders) await reloader.stop();
+      await haproxy?.stop();
+      await preparedNginx?.cleanup();
       await removeTempDir(dir);
     }
   });
