@@ -33,6 +33,8 @@ export type StapleReason =
   | "WriteRefused"
   /** `chain: Full` with `target.mode: InPlace`, not supported yet: refused (nothing fetched or written) rather than silently stapling the leaf only. */
   | "ChainNotSupported"
+  /** `chain: Full` with a target key equal to a key it derives (`<key>.<n>`, `<first key>.pem`): refused rather than overwritten. */
+  | "ChainKeyCollision"
   | OcspErrorCode;
 
 /** Why a write of a staple was refused (the write outcome): the holder is not ours, or the API server said no for good. */

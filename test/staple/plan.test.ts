@@ -264,6 +264,15 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["chain: Full in InPlace mode over a staple in place (the config was Leaf): the staple goes, since nothing would refresh it",
     { owner: { ...inPlaceOwner, chain: "Full" }, stored: inPlace(-1, 95), previous: stapledEntry({ staple: "web-tls" }) }, {},
     { steps: ["removeStaple"], events: [], state: { staple: undefined, error: { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } }, recheckAt: undefined }],
+  ["chain: Full with a target key it would overwrite (a spec stored before the CRD's rule): refused (ChainKeyCollision) naming the keys, nothing fetched or written",
+    { owner: { ...companionOwner, chain: "Full", keys: ["tls.ocsp", "tls.ocsp.1", "tls.ocsp.pem"] } }, {},
+    { steps: [], events: [], state: { staple: undefined, error: { code: "ChainKeyCollision", message: "chain: Full would overwrite target key(s) tls.ocsp.1, tls.ocsp.pem with an intermediate's staple (<key>.<n>) or the bundle (tls.ocsp.pem); rename or remove them" } }, recheckAt: undefined }],
+  ["chain: Full with a colliding key over a staple in place (the config was Leaf): the staple goes, since nothing would refresh it",
+    { owner: { ...companionOwner, chain: "Full", keys: ["ocsp.staple.8", "ocsp.staple"] }, stored: inPlace(-1, 95), previous: stapledEntry() }, {},
+    { steps: ["removeStaple"], events: [], state: { staple: undefined, error: { code: "ChainKeyCollision", message: "chain: Full would overwrite target key(s) ocsp.staple.8 with an intermediate's staple (<key>.<n>) or the bundle (ocsp.staple.8.pem); rename or remove them" } }, recheckAt: undefined }],
+  ["chain: Leaf with the same keys: no collision, stapled as usual",
+    { owner: { ...companionOwner, keys: ["tls.ocsp", "tls.ocsp.1", "tls.ocsp.pem"] } }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp" } }],
 ];
 
 void describe("the reconcile plan (facts, staple in place, fetch outcome, config, now → actions, entry, Events, next check)", () => {
