@@ -52,8 +52,13 @@ const DERIVED_INDEXES = 8;
  * that rule, or under an older CRD.
  */
 export function chainKeyCollisions(keys: readonly string[]): string[] {
-  const derived = new Set([bundleKey(keys), ...keys.flatMap((key) => Array.from({ length: DERIVED_INDEXES }, (_, i) => intermediateKey(key, i + 1)))]);
+  const derived = new Set(chainDerivedKeys(keys));
   return keys.filter((key) => derived.has(key));
+}
+
+/** Every key `chain: Full` may write beside these target keys: `<key>.1` to `<key>.8` for each, and the bundle. */
+export function chainDerivedKeys(keys: readonly string[]): string[] {
+  return [...keys.flatMap((key) => Array.from({ length: DERIVED_INDEXES }, (_, i) => intermediateKey(key, i + 1))), bundleKey(keys)];
 }
 
 /**

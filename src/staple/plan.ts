@@ -1,4 +1,4 @@
-import { bundleKey, chainKeyCollisions } from "../kube/chain-keys.ts";
+import { bundleKey, chainDerivedKeys, chainKeyCollisions } from "../kube/chain-keys.ts";
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "./decide.ts";
@@ -42,7 +42,7 @@ export interface OwnerFacts {
   /** The Secret that holds (or would hold) the staple: the companion's name, or the TLS Secret's own. */
   readonly holder: string;
   readonly policy: RefreshPolicy;
-  /** `spec.chain`; absent means Leaf. The leaf's plan is the same for both, except that InPlace refuses Full, and so do colliding keys. */
+  /** `spec.chain`; absent means Leaf. The leaf's plan is the same for both, except that colliding keys refuse Full. */
   readonly chain?: "Leaf" | "Full";
 }
 
@@ -186,12 +186,23 @@ function ownedFacts(facts: PlanFacts): Owned | undefined {
 function cleanupActions(secret: SecretFacts, owner: OwnerFacts | undefined): Action[] {
   const keep = owner?.mode === "Companion" ? owner.holder : undefined;
   const actions: Action[] = secret.companions.filter((name) => name !== keep).map((name) => ({ kind: "deleteCompanion", name }));
-  const wanted = owner?.mode === "InPlace" ? owner.keys.join(",") : undefined;
   // An immutable Secret cannot lose them: they stay, like every other key in it.
-  if (secret.inPlaceKeys !== undefined && !secret.immutable && wanted !== secret.inPlaceKeys.join(",")) {
+  if (secret.inPlaceKeys !== undefined && !secret.immutable && !(owner?.mode === "InPlace" && listsLeafKeys(secret.inPlaceKeys, owner.keys))) {
     actions.push({ kind: "removeInPlaceKeys", log: { level: "info", message: "in-place staple removed: no StapleConfig asks for it" } });
   }
   return actions;
+}
+
+/**
+ * Whether the staple-keys annotation lists the config's keys, in order, and
+ * besides them only keys a `chain: Full` derives from them: chain keys left
+ * after a return to `chain: Leaf` are the chain keeper's to remove (the
+ * leaf's staple stays), not a reason to take everything out.
+ */
+function listsLeafKeys(listed: readonly string[], keys: readonly string[]): boolean {
+  if (listed.slice(0, keys.length).join(",") !== keys.join(",")) return false;
+  const derived = new Set(chainDerivedKeys(keys));
+  return listed.slice(keys.length).every((key) => derived.has(key));
 }
 
 /** From the start: no owner, an unreadable chain, a leaf outside its validity, a schedule not yet due, or on to fetch. */
@@ -227,8 +238,6 @@ function chainRefusal(config: OwnerFacts): StapleError | undefined {
   if (collisions.length > 0) {
     return { code: "ChainKeyCollision", message: `chain: Full would overwrite target key(s) ${collisions.join(", ")} with an intermediate's staple (<key>.<n>) or the bundle (${bundleKey(config.keys)}); rename or remove them` };
   }
-  // Where each consumer of the TLS Secret would read the intermediates' staples is not settled.
-  if (config.mode === "InPlace") return { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" };
   return undefined;
 }
 
