@@ -131,7 +131,7 @@ void describe("chain: Full on a real API server", { timeout: 10 * 60_000 }, () =
     assert.deepEqual(leafOnly.metadata?.annotations, full.metadata?.annotations);
   });
 
-  void it("chain: Full with target.mode InPlace: the chain's keys in the TLS Secret, listed as ours; back on Leaf they go, tls.crt and tls.key untouched", async () => {
+  void it("chain: Full with target.mode InPlace: the chain's keys in the TLS Secret, listed as ours; back on Leaf they go, deselected all ours go, tls.crt and tls.key untouched", async () => {
     const chain = await rig.chain("inplace");
     const target = { mode: "InPlace", keys: ["tls.ocsp-staple"] };
     await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target });
@@ -158,6 +158,14 @@ void describe("chain: Full on a real API server", { timeout: 10 * 60_000 }, () =
     for (const key of ["tls.crt", "tls.key", "ca.crt"]) assert.equal(leafOnly.data?.[key], full.data?.[key], key);
     const listed = await eventually("staple-keys back to the leaf's", async () => { const s = await env.readSecret("inplace-tls"); const v = s?.metadata?.annotations?.["ocsp-stapler.io/staple-keys"]; return v === "tls.ocsp-staple" ? v : undefined; });
     assert.equal(listed, "tls.ocsp-staple");
+
+    // Full again, then deselected: every key we listed goes, the bundle too; the certificate stays.
+    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target });
+    await eventually("the chain's keys back", async () => ((await env.readSecret("inplace-tls"))?.data?.["tls.ocsp-staple.pem"] === undefined ? undefined : true), 60);
+    await env.kubectl(["label", "secret", "inplace-tls", "-n", NS, "inplace-"]);
+    const deselected = await eventually("the TLS Secret without our keys", async () => { const s = await env.readSecret("inplace-tls"); return s?.metadata?.annotations?.["ocsp-stapler.io/staple-keys"] === undefined ? s : undefined; });
+    assert.deepEqual(Object.keys(deselected.data ?? {}).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    for (const key of ["tls.crt", "tls.key", "ca.crt"]) assert.equal(deselected.data?.[key], full.data?.[key], key);
   });
 
   void it("a revoked intermediate: stapled as revoked, no bundle, a Revoked Event naming it, Degraded naming it", async () => {
