@@ -1,5 +1,5 @@
 import type { Chain } from "../ocsp/chain.ts";
-import { bundleKey, type ChainStaples } from "../kube/chain-keys.ts";
+import type { ChainStaples } from "../kube/chain-keys.ts";
 import type { StapleConfig } from "../kube/staple-config.ts";
 import type { Done, PlannedLog, StapleInPlace } from "../staple/plan.ts";
 import type { Random } from "../staple/refresh-policy.ts";
@@ -11,7 +11,7 @@ import type { StapleStore } from "./staple-store.ts";
 export interface ChainKeeperDependencies extends FullChainDependencies {
   /** Runs one API call in the controller's writer pool. */
   readonly api: <T>(call: () => Promise<T>) => Promise<T>;
-  readonly onWrite?: (kind: "companion") => void;
+  readonly onWrite?: (kind: "companion" | "in-place") => void;
 }
 
 /** What one reconcile of an owned Secret knows that the chain's keys depend on. */
@@ -56,7 +56,7 @@ export class ChainKeeper {
 
   private async step(context: ChainContext): Promise<FullChainStep | undefined> {
     const { chain, config, store } = context;
-    if (chain === undefined || config.chain !== "Full" || config.target.mode !== "Companion") return undefined;
+    if (chain === undefined || config.chain !== "Full") return undefined;
     let step;
     try {
       step = await fullChainStep(this.deps, { chain, config, stored: store.stored?.data, holder: store.holder, previous: context.previous, now: context.now, random: context.random });
@@ -83,7 +83,7 @@ export class ChainKeeper {
     const { state } = done;
     if (typeof state !== "object" || state.staple === undefined) return done;
     if (context.config.chain !== "Full") {
-      if (!wrote && holdsBundle(context)) await this.rewrite(context, undefined);
+      if (!wrote && holdsChainKeys(context)) await this.rewrite(context, undefined);
       return done;
     }
     const step = await full();
@@ -103,7 +103,7 @@ export class ChainKeeper {
   }
 
   /**
-   * The companion rewritten around the leaf's staple in place (same bytes,
+   * The holder rewritten around the leaf's staple in place (same bytes,
    * same annotations) with these chain keys, or none (the apply drops keys we
    * no longer send). No request when nothing changes (the writer's digest).
    */
@@ -113,19 +113,24 @@ export class ChainKeeper {
     if (leafInPlace?.verified === undefined || stored === undefined) return;
     const staple = { response: leafInPlace.verified, responder: stored.responder ?? "", certificateSha256: leafInPlace.certificateSha256 };
     const outcome = await this.deps.api(() => store.write(staple, staples));
-    if (outcome.result === "written") this.deps.onWrite?.("companion");
+    if (outcome.result === "written") this.deps.onWrite?.(context.config.target.mode === "InPlace" ? "in-place" : "companion");
   }
 }
 
 /** One reconcile's chain work (ChainKeeper.begin). */
 export interface ChainReconcile {
-  /** The intermediates' keys for the leaf's write; undefined for anything but a `chain: Full` Companion config. */
+  /** The intermediates' keys for the leaf's write; undefined for anything but a `chain: Full` config. */
   staples(): Promise<ChainStaples | undefined>;
   /** The leaf plan's end, completed with the chain; `wrote`: this reconcile wrote the leaf's staple (with `staples()`). */
   complete(done: Done, wrote: boolean): Promise<Done>;
 }
 
-/** A companion still holding a bundle after its config went back to `chain: Leaf` (a leaf-only one never holds one). */
-function holdsBundle(context: ChainContext): boolean {
-  return context.config.target.mode === "Companion" && context.store.stored?.data[bundleKey(context.config.target.keys)] !== undefined;
+/**
+ * A holder still holding chain keys after its config went back to `chain:
+ * Leaf`: any key besides the target keys (a companion holds nothing else; in
+ * InPlace mode these are only the keys the staple-keys annotation lists).
+ */
+function holdsChainKeys(context: ChainContext): boolean {
+  const keys = context.config.target.keys;
+  return Object.keys(context.store.stored?.data ?? {}).some((key) => !keys.includes(key));
 }

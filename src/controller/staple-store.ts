@@ -5,6 +5,8 @@ import { companionName, companionSecret } from "../kube/companion-secret.ts";
 import type { CompanionLookup } from "../kube/companion-cache.ts";
 import type { CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { writeCompanion } from "../kube/companion-writer.ts";
+import { inPlaceData } from "../kube/in-place-staple.ts";
+import { ANNOTATION } from "../kube/metadata-keys.ts";
 import { removeInPlace, writeInPlace } from "../kube/in-place-writer.ts";
 import type { StapleConfig } from "../kube/staple-config.ts";
 import type { WriteRefusalReason } from "../staple/reasons.ts";
@@ -32,7 +34,7 @@ export interface StapleStore {
   /** The Secret that holds the staple (status `staple`). */
   readonly holder: string;
   readonly stored: StoredStaple | undefined;
-  /** `chain`: the intermediates' staples and bundle of `chain: Full` (Companion mode only; InPlace refuses Full earlier). */
+  /** `chain`: the intermediates' staples and bundle of `chain: Full`; without it, a holder's chain keys go. */
   write(staple: StapleToWrite, chain?: ChainStaples): Promise<StoreWriteOutcome>;
   /** Takes the staple out; true when something was removed. */
   remove(): Promise<boolean>;
@@ -102,19 +104,22 @@ class InPlaceStore implements StapleStore {
   }
 
   get stored(): StoredStaple | undefined {
-    return this.current !== undefined && Object.keys(this.current.data).length > 0 ? this.current : undefined;
+    if (this.current === undefined || Object.keys(this.current.data).length === 0) return undefined;
+    // The leaf's responder, for a `chain: Full` rewrite of the intermediates that keeps the leaf's annotations.
+    return { ...this.current, responder: this.current.annotations[ANNOTATION.responder] };
   }
 
-  async write(staple: StapleToWrite): Promise<StoreWriteOutcome> {
+  async write(staple: StapleToWrite, chain?: ChainStaples): Promise<StoreWriteOutcome> {
+    const data = inPlaceData(this.keys, staple, chain);
     // Ours are the keys the Secret listed as ours when it was read: a removal in this reconcile does not make them foreign.
-    const foreign = this.keys.filter((key) => this.secret.dataKeys.includes(key) && this.secret.inPlace?.keys.includes(key) !== true);
+    const foreign = Object.keys(data).filter((key) => this.secret.dataKeys.includes(key) && this.secret.inPlace?.keys.includes(key) !== true);
     if (foreign.length > 0) {
       return { result: "conflict", reason: "TargetConflict", message: `Secret ${this.secret.namespace}/${this.secret.name} already holds ${foreign.join(", ")}, not written by ocsp-stapler; it is left untouched` };
     }
     if (this.secret.immutable) {
       return { result: "conflict", reason: "TargetConflict", message: `Secret ${this.secret.namespace}/${this.secret.name} is immutable: InPlace mode cannot add a staple to it; use Companion mode` };
     }
-    const outcome = await writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, this.keys, staple);
+    const outcome = await writeInPlace(this.api, { ...this.secret, resourceVersion: this.resourceVersion }, this.current, data, staple);
     return outcome.result === "refused" ? { result: "conflict", reason: "WriteRefused", message: outcome.message } : outcome;
   }
 

@@ -39,6 +39,29 @@ export function bundleKey(keys: readonly string[]): string {
 }
 
 /**
+ * The most intermediate keys checked for collisions: `<key>.1` to `<key>.8`,
+ * the bound the CRD's rule uses too (a chain holds at most 7 intermediates,
+ * MAX_STAPLED_CHAIN_CERTIFICATES, so this leaves room to grow).
+ */
+const DERIVED_INDEXES = 8;
+
+/**
+ * Target keys that `chain: Full` would overwrite with an intermediate's
+ * staple (`<another key>.<n>`) or the bundle (`<first key>.pem`), in the
+ * order given. The CRD refuses such a spec; this catches one stored before
+ * that rule, or under an older CRD.
+ */
+export function chainKeyCollisions(keys: readonly string[]): string[] {
+  const derived = new Set(chainDerivedKeys(keys));
+  return keys.filter((key) => derived.has(key));
+}
+
+/** Every key `chain: Full` may write beside these target keys: `<key>.1` to `<key>.8` for each, and the bundle. */
+export function chainDerivedKeys(keys: readonly string[]): string[] {
+  return [...keys.flatMap((key) => Array.from({ length: DERIVED_INDEXES }, (_, i) => intermediateKey(key, i + 1))), bundleKey(keys)];
+}
+
+/**
  * The data keys (base64) a Full companion adds to the leaf's: each
  * intermediate under each target key, and the bundle — none while the leaf
  * or an intermediate is revoked, for the reason planChain gives.

@@ -1,4 +1,6 @@
+import { isOcspError } from "../ocsp/errors.ts";
 import { isOcspResponse } from "../ocsp/is-ocsp-response.ts";
+import { readResponseBundle } from "../ocsp/response-bundle.ts";
 import { CertificateBundle, DerPool } from "./certificate-bundle.ts";
 import { ANNOTATION, PROTECTED_KEYS } from "./metadata-keys.ts";
 
@@ -135,7 +137,18 @@ export function timestamp(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
-/** Whether a data value is base64 of an OCSP response (whatever it answers). */
+/**
+ * Whether a data value is base64 of an OCSP response (whatever it answers),
+ * or of a `chain: Full` bundle: PEM blocks each holding one (chain-keys.ts).
+ */
 function isBase64OcspResponse(value: unknown): boolean {
-  return typeof value === "string" && isOcspResponse(new Uint8Array(Buffer.from(value, "base64")));
+  if (typeof value !== "string") return false;
+  const bytes = new Uint8Array(Buffer.from(value, "base64"));
+  if (isOcspResponse(bytes)) return true;
+  try {
+    return readResponseBundle(bytes, "bundle").every(isOcspResponse);
+  } catch (error) {
+    if (isOcspError(error)) return false;
+    throw error;
+  }
 }

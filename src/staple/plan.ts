@@ -1,3 +1,4 @@
+import { bundleKey, chainDerivedKeys, chainKeyCollisions } from "../kube/chain-keys.ts";
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "./decide.ts";
@@ -41,7 +42,7 @@ export interface OwnerFacts {
   /** The Secret that holds (or would hold) the staple: the companion's name, or the TLS Secret's own. */
   readonly holder: string;
   readonly policy: RefreshPolicy;
-  /** `spec.chain`; absent means Leaf. The leaf's plan is the same for both, except that InPlace refuses Full. */
+  /** `spec.chain`; absent means Leaf. The leaf's plan is the same for both, except that colliding keys refuse Full. */
   readonly chain?: "Leaf" | "Full";
 }
 
@@ -185,12 +186,23 @@ function ownedFacts(facts: PlanFacts): Owned | undefined {
 function cleanupActions(secret: SecretFacts, owner: OwnerFacts | undefined): Action[] {
   const keep = owner?.mode === "Companion" ? owner.holder : undefined;
   const actions: Action[] = secret.companions.filter((name) => name !== keep).map((name) => ({ kind: "deleteCompanion", name }));
-  const wanted = owner?.mode === "InPlace" ? owner.keys.join(",") : undefined;
   // An immutable Secret cannot lose them: they stay, like every other key in it.
-  if (secret.inPlaceKeys !== undefined && !secret.immutable && wanted !== secret.inPlaceKeys.join(",")) {
+  if (secret.inPlaceKeys !== undefined && !secret.immutable && !(owner?.mode === "InPlace" && listsLeafKeys(secret.inPlaceKeys, owner.keys))) {
     actions.push({ kind: "removeInPlaceKeys", log: { level: "info", message: "in-place staple removed: no StapleConfig asks for it" } });
   }
   return actions;
+}
+
+/**
+ * Whether the staple-keys annotation lists the config's keys, in order, and
+ * besides them only keys a `chain: Full` derives from them: chain keys left
+ * after a return to `chain: Leaf` are the chain keeper's to remove (the
+ * leaf's staple stays), not a reason to take everything out.
+ */
+function listsLeafKeys(listed: readonly string[], keys: readonly string[]): boolean {
+  if (listed.slice(0, keys.length).join(",") !== keys.join(",")) return false;
+  const derived = new Set(chainDerivedKeys(keys));
+  return listed.slice(keys.length).every((key) => derived.has(key));
 }
 
 /** From the start: no owner, an unreadable chain, a leaf outside its validity, a schedule not yet due, or on to fetch. */
@@ -198,7 +210,8 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   const { owner, previous, now } = facts;
   if (owner === undefined) return { actions: [], next: done("forget", touched) };
   const name = facts.secret?.name ?? "";
-  if (owner.config.chain === "Full" && owner.config.mode === "InPlace") return fullChainInPlace(owner.config, owner.stored, name, touched);
+  const refusal = chainRefusal(owner.config);
+  if (refusal !== undefined) return refusedChain(owner.config, owner.stored, name, touched, refusal);
   if (owner.chain.kind === "unreadable") return unreadableChain(facts, owner.config, owner.chain, name, touched);
   const invalid = leafOutsideValidity(owner.chain, now);
   const owned = ownedFacts(facts);
@@ -215,16 +228,27 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   return beforeFetch(owned);
 }
 
+/** A status entry's error. */
+type StapleError = NonNullable<SecretState["error"]>;
+
+/** Why a `chain: Full` config cannot be honoured for any Secret, if it cannot. */
+function chainRefusal(config: OwnerFacts): StapleError | undefined {
+  if (config.chain !== "Full") return undefined;
+  const collisions = chainKeyCollisions(config.keys);
+  if (collisions.length > 0) {
+    return { code: "ChainKeyCollision", message: `chain: Full would overwrite target key(s) ${collisions.join(", ")} with an intermediate's staple (<key>.<n>) or the bundle (${bundleKey(config.keys)}); rename or remove them` };
+  }
+  return undefined;
+}
+
 /**
- * `chain: Full` in InPlace mode is not supported yet (where each consumer of
- * the TLS Secret would read the intermediates' staples is not settled):
- * refused in the status, rather than stapling the leaf alone as if `Full`
- * had been honoured. Nothing is fetched; editing the config requeues it. A
- * staple already in place (the config was Leaf before) goes: nothing would
- * refresh it, and it must never be served past its usable end.
+ * A `chain: Full` config that cannot be honoured: refused in the status,
+ * rather than stapling the leaf alone as if `Full` had been honoured, or
+ * overwriting a key the user listed. Nothing is fetched; editing the config
+ * requeues it. A staple already in place (the config was Leaf before) goes:
+ * nothing would refresh it, and it must never be served past its usable end.
  */
-function fullChainInPlace(config: OwnerFacts, stored: StapleInPlace | undefined, name: string, touched: readonly string[]): Plan {
-  const error = { code: "ChainNotSupported", message: "chain: Full is not supported with target.mode InPlace yet; use chain: Leaf or target.mode Companion" } as const;
+function refusedChain(config: OwnerFacts, stored: StapleInPlace | undefined, name: string, touched: readonly string[], error: StapleError): Plan {
   const actions: Action[] = stored === undefined ? [] : [{
     kind: "removeStaple",
     event: { type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple from ${config.holder}: ${error.message}, so nothing would refresh it` },

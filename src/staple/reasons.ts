@@ -31,8 +31,8 @@ export type StapleReason =
   | "TargetConflict"
   /** The API server refused the write for good (RBAC, the chart's admission policy, validation): retried with backoff. */
   | "WriteRefused"
-  /** `chain: Full` with `target.mode: InPlace`, not supported yet: refused (nothing fetched or written) rather than silently stapling the leaf only. */
-  | "ChainNotSupported"
+  /** `chain: Full` with a target key equal to a key it derives (`<key>.<n>`, `<first key>.pem`): refused rather than overwritten. */
+  | "ChainKeyCollision"
   | OcspErrorCode;
 
 /** Why a write of a staple was refused (the write outcome): the holder is not ours, or the API server said no for good. */

@@ -2,7 +2,7 @@
 // intermediate under `<key>.<n>` for every target key, and one bundle `<first key>.pem`.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bundleKey, chainData } from "../../src/kube/chain-keys.ts";
+import { bundleKey, chainData, chainKeyCollisions } from "../../src/kube/chain-keys.ts";
 import { readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 
 const LEAF_DER = new Uint8Array([0x30, 0x01]);
@@ -35,5 +35,11 @@ void describe("chain keys of a chain: Full companion", () => {
 
   void it("names the bundle after the first target key", () => {
     assert.equal(bundleKey(["ocsp.der", "tls.ocsp"]), "ocsp.der.pem");
+  });
+
+  void it("finds target keys a Full chain would overwrite: another key's <key>.1 to <key>.8, and the bundle", () => {
+    assert.deepEqual(chainKeyCollisions(["tls.ocsp", "tls.ocsp.1", "ocsp.staple", "tls.ocsp.pem", "ocsp.staple.8"]), ["tls.ocsp.1", "tls.ocsp.pem", "ocsp.staple.8"]);
+    // Not derived: index 9 and 0, a later key's .pem, a key's own name.
+    assert.deepEqual(chainKeyCollisions(["tls.ocsp", "tls.ocsp.9", "tls.ocsp.0", "ocsp.staple", "ocsp.staple.pem"]), []);
   });
 });

@@ -55,6 +55,20 @@ void describe("caching a TLS Secret", () => {
     assert.doesNotMatch(JSON.stringify(cached), /PRIVATE|LS0tLS1CRUdJTi|eA==/);
   });
 
+  void it("keeps a chain: Full bundle it lists (PEM blocks of OCSP responses) as ours, and no other PEM", () => {
+    const der = vector("botan/resp2.der");
+    const block = `-----BEGIN OCSP RESPONSE-----\n${Buffer.from(der).toString("base64")}\n-----END OCSP RESPONSE-----\n`;
+    const bundle = Buffer.from(block + block).toString("base64");
+    const notOcsp = Buffer.from("-----BEGIN OCSP RESPONSE-----\neA==\n-----END OCSP RESPONSE-----\n").toString("base64");
+    const cached = toTlsSecret({
+      type: "kubernetes.io/tls",
+      metadata: { namespace: "shop", name: "web-tls", uid: "u1", annotations: { "ocsp-stapler.io/staple-keys": "tls.ocsp-staple,tls.ocsp-staple.pem,other.pem" } },
+      data: { "tls.crt": "", "tls.ocsp-staple": Buffer.from(der).toString("base64"), "tls.ocsp-staple.pem": bundle, "other.pem": notOcsp },
+    });
+    assert.deepEqual(cached?.inPlace?.keys, ["tls.ocsp-staple", "tls.ocsp-staple.pem"]);
+    assert.equal(cached.inPlace.data["tls.ocsp-staple.pem"], bundle);
+  });
+
   void it("ignores Secrets of other types", () => {
     assert.equal(toTlsSecret({ type: "Opaque", metadata: { namespace: "a", name: "b", uid: "c" } }), undefined);
   });

@@ -1,7 +1,8 @@
 // chain: Full on a real kube-apiserver, with a three-level PKI answered by real `openssl ocsp`
 // responders (test/support/chain-rig.ts): every companion holds the leaf's staple, the
 // intermediate's under `<key>.1`, and the bundle `<key>.pem`, all verifying as a chain; 20
-// Secrets under one intermediate cause ONE request for it; an intermediate whose responder is
+// Secrets under one intermediate cause ONE request for it; in InPlace mode the same keys go into
+// the TLS Secret and leave it by a guarded JSON patch; an intermediate whose responder is
 // down is reported on its own while the leaf stays stapled. The companion, projected into a
 // directory as the kubelet does, is served by a real Exim (GnuTLS) to gnutls-cli: both staples
 // under TLS 1.3, the leaf's under TLS 1.2. nginx and HAProxy, each with the reloader beside it,
@@ -52,7 +53,7 @@ function projectFull(tls: V1Secret, companion: V1Secret, rename: Readonly<Record
 interface ChainEntry { subject: string; serial: string; certStatus?: string; nextUpdate?: string; error?: { code: string; message: string } }
 interface FullEntry { name: string; staple?: string; certStatus?: string; chain?: ChainEntry[] }
 
-void describe("chain: Full in Companion mode on a real API server", { timeout: 10 * 60_000 }, () => {
+void describe("chain: Full on a real API server", { timeout: 10 * 60_000 }, () => {
   let env: KubeEnv;
   let rig: ChainRig;
   let transport: LoopbackOnlyTransport;
@@ -249,15 +250,41 @@ void describe("chain: Full in Companion mode on a real API server", { timeout: 1
     assert.deepEqual(leafOnly.metadata?.annotations, full.metadata?.annotations);
   });
 
-  void it("chain: Full with target.mode InPlace: refused in the status (ChainNotSupported), the TLS Secret left alone", async () => {
+  void it("chain: Full with target.mode InPlace: the chain's keys in the TLS Secret, listed as ours; back on Leaf they go, deselected all ours go, tls.crt and tls.key untouched", async () => {
     const chain = await rig.chain("inplace");
-    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target: { mode: "InPlace", keys: ["tls.ocsp-staple"] } });
+    const target = { mode: "InPlace", keys: ["tls.ocsp-staple"] };
+    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target });
     await createTls("inplace-tls", chain.leaf, chain, { inplace: "true" });
-    const entry = await env.entry("inplace", "inplace-tls", (candidate) => candidate.error !== undefined);
-    assert.equal(entry.error?.code, "ChainNotSupported");
-    assert.match(entry.error.message ?? "", /chain: Full is not supported with target\.mode InPlace yet/);
-    assert.equal((await env.readSecret("inplace-tls"))?.data?.["tls.ocsp-staple"], undefined);
-    assert.equal(chain.leafResponder.requests.length, 0);
+    const full = await eventually("the chain's keys in the TLS Secret", async () => { const s = await env.readSecret("inplace-tls"); return s?.data?.["tls.ocsp-staple.pem"] === undefined ? undefined : s; }, 60);
+    assert.deepEqual(full.metadata?.annotations?.["ocsp-stapler.io/staple-keys"], "tls.ocsp-staple,tls.ocsp-staple.1,tls.ocsp-staple.pem");
+    const served = readChain(chain.leaf.certPem + chain.intermediate.certPem, rig.root.certPem);
+    const verified = await verifyChainStaples([der(full, "tls.ocsp-staple"), der(full, "tls.ocsp-staple.1")], { chain: served, at: new Date() });
+    assert.deepEqual(verified.map((result) => result.ok), [true, true]);
+    assert.equal(readResponseBundle(Buffer.from(full.data?.["tls.ocsp-staple.pem"] ?? "", "base64").toString("latin1"), "tls.ocsp-staple.pem").length, 2);
+
+    // A plain update by another client (cert-manager's way), here resetting the managed fields: our apply owns none of our keys
+    // any more, so one that stops sending them would leave them; the guarded JSON patch must take them out.
+    const current = (await env.readSecret("inplace-tls")) ?? full;
+    await env.core.replaceNamespacedSecret({ name: "inplace-tls", namespace: NS, body: {
+      type: "kubernetes.io/tls", data: current.data ?? {},
+      metadata: { name: "inplace-tls", namespace: NS, resourceVersion: current.metadata?.resourceVersion ?? "", labels: { inplace: "true", renewed: "yes" }, annotations: current.metadata?.annotations ?? {}, managedFields: [] },
+    } });
+
+    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Leaf", target });
+    const leafOnly = await eventually("the TLS Secret without the chain's keys", async () => { const s = await env.readSecret("inplace-tls"); return s?.data?.["tls.ocsp-staple.1"] === undefined && s?.data?.["tls.ocsp-staple.pem"] === undefined ? s : undefined; });
+    assert.deepEqual(Object.keys(leafOnly.data ?? {}).sort(), ["ca.crt", "tls.crt", "tls.key", "tls.ocsp-staple"]);
+    assert.equal(leafOnly.data?.["tls.ocsp-staple"], full.data?.["tls.ocsp-staple"], "the leaf's staple stays as it was");
+    for (const key of ["tls.crt", "tls.key", "ca.crt"]) assert.equal(leafOnly.data?.[key], full.data?.[key], key);
+    const listed = await eventually("staple-keys back to the leaf's", async () => { const s = await env.readSecret("inplace-tls"); const v = s?.metadata?.annotations?.["ocsp-stapler.io/staple-keys"]; return v === "tls.ocsp-staple" ? v : undefined; });
+    assert.equal(listed, "tls.ocsp-staple");
+
+    // Full again, then deselected: every key we listed goes, the bundle too; the certificate stays.
+    await env.applyConfig("inplace", { secretSelector: { matchLabels: { inplace: "true" } }, chain: "Full", target });
+    await eventually("the chain's keys back", async () => ((await env.readSecret("inplace-tls"))?.data?.["tls.ocsp-staple.pem"] === undefined ? undefined : true), 60);
+    await env.kubectl(["label", "secret", "inplace-tls", "-n", NS, "inplace-"]);
+    const deselected = await eventually("the TLS Secret without our keys", async () => { const s = await env.readSecret("inplace-tls"); return s?.metadata?.annotations?.["ocsp-stapler.io/staple-keys"] === undefined ? s : undefined; });
+    assert.deepEqual(Object.keys(deselected.data ?? {}).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    for (const key of ["tls.crt", "tls.key", "ca.crt"]) assert.equal(deselected.data?.[key], full.data?.[key], key);
   });
 
   void it("a revoked intermediate: stapled as revoked, no bundle, a Revoked Event naming it, Degraded naming it", async () => {

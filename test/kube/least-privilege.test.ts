@@ -96,6 +96,14 @@ void describe("the operator's identity has least privilege", { timeout: 50 * 60_
     // Its own annotations and staple keys it may change (the policy's other half, shown to work).
     await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe=x"]);
     await asOperator(["annotate", "secret", "gw-tls", "-n", WATCHED, "ocsp-stapler.io/probe-"]);
+    // chain: Full's keys beside a listed key (<key>.1 to <key>.8, <key>.pem) are admitted, and nothing more like them.
+    for (const key of ["tls.ocsp-staple.1", "tls.ocsp-staple.8", "tls.ocsp-staple.pem"]) {
+      await asOperator(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=merge", "-p", JSON.stringify({ data: { [key]: "eA==" } })]);
+      await asOperator(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=json", "-p", JSON.stringify([{ op: "remove", path: `/data/${key}` }])]);
+    }
+    for (const key of ["tls.ocsp-staple.9", "tls.ocsp-staple.0", "tls.ocsp-staple.p12", "tls.key.1", "tls.crt.pem", "custom.staple.1"]) {
+      await refused(["patch", "secret", "gw-tls", "-n", WATCHED, "--type=merge", "-p", JSON.stringify({ data: { [key]: "eA==" } })], ONLY_OURS);
+    }
   });
 
   void it("InPlace with a key the policy does not list: WriteRefused in the status, naming the rule, and the Secret untouched", async () => {

@@ -49,6 +49,17 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     assert.deepEqual(stored.spec, spec);
   });
 
+  void it("keys that look derived are accepted where chain: Full does not write them", async () => {
+    // Leaf writes no derived key; with Full, ".9" and a later key's ".pem" are not derived.
+    await k(["apply", "-f", "-"], stapleConfig("leaf-dotted", { chain: "Leaf", target: { keys: ["tls.ocsp", "tls.ocsp.1", "tls.ocsp.pem"] } }));
+    await k(["apply", "-f", "-"], stapleConfig("full-dotted", { chain: "Full", target: { keys: ["tls.ocsp", "tls.ocsp.9", "ocsp.staple", "ocsp.staple.pem"] } }));
+  });
+
+  void it("turning chain: Full on is refused while a key collides", async () => {
+    await k(["apply", "-f", "-"], stapleConfig("leaf-then-full", { chain: "Leaf", target: { keys: ["tls.ocsp", "tls.ocsp.2"] } }));
+    await assert.rejects(k(["apply", "-f", "-"], stapleConfig("leaf-then-full", { chain: "Full", target: { keys: ["tls.ocsp", "tls.ocsp.2"] } })), /target key tls.ocsp.2 would be overwritten/);
+  });
+
   const INVALID: [string, Record<string, unknown>, RegExp][] = [
     ["a fraction of 1", { refresh: { fraction: 1 } }, /fraction.*should be less than 1/],
     ["a fraction of 0", { refresh: { fraction: 0 } }, /fraction.*should be greater than 0/],
@@ -64,6 +75,9 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     ["no keys at all", { target: { keys: [] } }, /keys.*should have at least 1 items/],
     ["an empty suffix in Companion mode", { target: { mode: "Companion", nameSuffix: "" } }, /Companion mode needs a non-empty nameSuffix/],
     ["In without values", { secretSelector: { matchExpressions: [{ key: "tier", operator: "In" }] } }, /In and NotIn need values/],
+    ["an intermediate's key among the keys with chain: Full", { chain: "Full", target: { keys: ["tls.ocsp", "tls.ocsp.1"] } }, /target.keys.*target key tls.ocsp.1 would be overwritten/],
+    ["the bundle's key among the keys with chain: Full", { chain: "Full", target: { keys: ["tls.ocsp-staple", "ocsp.staple", "tls.ocsp-staple.pem"] } }, /the bundle tls.ocsp-staple.pem, so target key tls.ocsp-staple.pem would be overwritten/],
+    ["several derived keys among the keys with chain: Full", { chain: "Full", target: { keys: ["a.8", "a", "b", "b.2"] } }, /target key a.8 would be overwritten/],
     ["an unknown field", { refresh: { fraction: 0.5, every: "1h" } }, /unknown field "spec.refresh.every"/],
   ];
   for (const [name, spec, message] of INVALID) {
