@@ -28,10 +28,7 @@ export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" |
 }
 
 /** One intermediate of a `chain: Full` entry: its staple's answer, or why it has none. */
-export interface ChainStatusEntry {
-  readonly subject: string;
-  readonly serial: string;
-  readonly certStatus?: "Good" | "Revoked" | "Unknown";
+export interface ChainStatusEntry extends Pick<ChainElementState, "subject" | "serial" | "certStatus"> {
   readonly nextUpdate?: string;
   readonly error?: { readonly code: ConditionReason; readonly message: string };
 }
