@@ -46,15 +46,15 @@ export class ChainKeeper {
 
   /** The chain's part of one reconcile; its step runs at most once, when first asked for. */
   begin(context: ChainContext): ChainReconcile {
-    let step: Promise<FullChainStep | undefined> | undefined;
+    let step: Promise<ChainStep> | undefined;
     const full = () => (step ??= this.step(context));
     return {
-      staples: async () => (await full())?.staples,
+      staples: async () => { const done = await full(); return done === undefined || "refused" in done ? undefined : done.staples; },
       complete: (done, wrote) => this.complete(context, full, done, wrote),
     };
   }
 
-  private async step(context: ChainContext): Promise<FullChainStep | undefined> {
+  private async step(context: ChainContext): Promise<ChainStep> {
     const { chain, config, store } = context;
     if (chain === undefined || config.chain !== "Full") return undefined;
     let step;
@@ -65,10 +65,7 @@ export class ChainKeeper {
       if (error instanceof FetcherStopped) return undefined;
       throw error;
     }
-    if ("refused" in step) {
-      context.log({ level: "warn", message: `chain: Full: the intermediates get no staple: ${step.refused}`, fields: { reason: "BadCertificate" } });
-      return undefined;
-    }
+    if ("refused" in step) context.log({ level: "warn", message: `chain: Full: the intermediates get no staple: ${step.refused}`, fields: { reason: "BadCertificate" } });
     return step;
   }
 
@@ -79,7 +76,7 @@ export class ChainKeeper {
    * and the reconcile the earliest schedule of all elements. Without one
    * nothing is written.
    */
-  private async complete(context: ChainContext, full: () => Promise<FullChainStep | undefined>, done: Done, wrote: boolean): Promise<Done> {
+  private async complete(context: ChainContext, full: () => Promise<ChainStep>, done: Done, wrote: boolean): Promise<Done> {
     const { state } = done;
     if (typeof state !== "object" || state.staple === undefined) return done;
     if (context.config.chain !== "Full") {
@@ -88,6 +85,11 @@ export class ChainKeeper {
     }
     const step = await full();
     if (step === undefined) return done;
+    if ("refused" in step) {
+      // No intermediate is stapled: keys left from an earlier chain go (the apply drops them).
+      if (!wrote) await this.rewrite(context, undefined);
+      return { ...done, state: { ...leafOnly(state), chainError: { code: "BadCertificate", message: step.refused } } };
+    }
     if (!wrote) await this.rewrite(context, step.staples);
     const checks = [done.recheckAt?.getTime(), step.plan.recheckAt?.getTime()].filter((time): time is number => time !== undefined);
     const recheckAt = checks.length === 0 ? undefined : new Date(Math.min(...checks));
@@ -96,7 +98,7 @@ export class ChainKeeper {
     // the earliest of all, and each part fetches only when it is due.
     return {
       ...done,
-      state: { ...state, chain: step.plan.entries },
+      state: { ...leafOnly(state), chain: step.plan.entries },
       events: [...done.events, ...step.plan.events],
       ...(recheckAt === undefined ? {} : { recheckAt }),
     };
@@ -117,6 +119,14 @@ export class ChainKeeper {
   }
 }
 
+/**
+ * The chain's part once computed: the intermediates' plan and keys, a chain
+ * refused as a whole (more than 8 certificates, a loop: reported in the
+ * status entry's `chainError`, the leaf stapled alone), or nothing to do
+ * (not `chain: Full`, tls.crt unreadable, the controller stopping).
+ */
+type ChainStep = FullChainStep | { readonly refused: string } | undefined;
+
 /** One reconcile's chain work (ChainKeeper.begin). */
 export interface ChainReconcile {
   /** The intermediates' keys for the leaf's write; undefined for anything but a `chain: Full` config. */
@@ -133,4 +143,10 @@ export interface ChainReconcile {
 function holdsChainKeys(context: ChainContext): boolean {
   const keys = context.config.target.keys;
   return Object.keys(context.store.stored?.data ?? {}).some((key) => !keys.includes(key));
+}
+
+/** A Secret's state without what an earlier reconcile said of its chain (this reconcile says it again). */
+function leafOnly(state: SecretState): SecretState {
+  const { chain, chainError, ...leaf } = state;
+  return leaf;
 }

@@ -25,6 +25,7 @@ export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" |
   readonly error?: { readonly code: ConditionReason; readonly message: string };
   /** `chain: Full`: the intermediates, in served order. */
   readonly chain?: readonly ChainStatusEntry[];
+  readonly chainError?: SecretState["chainError"];
 }
 
 /** One intermediate of a `chain: Full` entry: its staple's answer, or why it has none. */
@@ -119,7 +120,7 @@ function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unk
 }
 
 function entryOf(state: SecretState): SecretStatusEntry {
-  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, staple, error, chain } = state;
+  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, staple, error, chain, chainError } = state;
   const nextCheckAtMs = nextCheckOf(state);
   return {
     name,
@@ -131,6 +132,7 @@ function entryOf(state: SecretState): SecretStatusEntry {
     ...(staple === undefined ? {} : { staple }),
     ...(error === undefined ? {} : { error }),
     ...(chain === undefined ? {} : { chain: chain.map(chainEntryOf) }),
+    ...(chainError === undefined ? {} : { chainError }),
   };
 }
 
@@ -141,12 +143,14 @@ function nextCheckOf(state: SecretState): number | undefined {
 }
 
 /**
- * The first intermediate (`chain: Full`) that is revoked or failing, named:
+ * The first chain refused as a whole, or intermediate that is revoked or
+ * failing (`chain: Full`), named:
  * the leaf may be stapled and Ready true, but a revoked intermediate or one
  * without a staple is something to look at (Degraded).
  */
 function firstChainProblem(owned: readonly SecretState[]): { reason: ConditionReason; message: string } | undefined {
   for (const state of owned) {
+    if (state.chainError !== undefined) return { reason: state.chainError.code, message: `the chain of Secret ${state.name} was refused: ${state.chainError.message}` };
     for (const element of state.chain ?? []) {
       if (element.certStatus === "Revoked") return { reason: "Revoked", message: `intermediate "${element.subject}" (serial ${element.serial}) of Secret ${state.name} is revoked` };
       if (element.error !== undefined) return { reason: element.error.code, message: `intermediate "${element.subject}" of Secret ${state.name}: ${element.error.code}: ${element.error.message}` };

@@ -31,6 +31,8 @@ export interface SecretState {
   readonly expiringReported?: boolean;
   /** `chain: Full`: each intermediate's state, in served order (chain-plan.ts); absent for `chain: Leaf`. */
   readonly chain?: readonly ChainElementState[];
+  /** `chain: Full`: why the served chain was refused as a whole (too long, a loop): no intermediate is stapled. */
+  readonly chainError?: { readonly code: StapleReason; readonly message: string };
 }
 
 /** One intermediate of a `chain: Full` Secret: the status entry's `chain` item, and its own schedule. */

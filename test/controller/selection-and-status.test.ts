@@ -124,6 +124,15 @@ void describe("StapleConfig status", () => {
     assert.equal(status.failing, 0);
   });
 
+  void it("chain: Full: a chain refused as a whole is listed as the entry's chainError and makes Degraded True, named", () => {
+    const status = computeStatus(1, [
+      { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, chainError: { code: "BadCertificate", message: "the chain holds \"CN=Int\" twice" } },
+    ], [], undefined, NOW);
+    assert.deepEqual(status.secrets[0]?.chainError, { code: "BadCertificate", message: "the chain holds \"CN=Int\" twice" });
+    assert.deepEqual(status.conditions.map((c) => [c.type, c.status, c.reason]), [["Ready", "True", "AllStapled"], ["Degraded", "True", "BadCertificate"]]);
+    assert.match(status.conditions[1]?.message ?? "", /the chain of Secret a was refused: the chain holds "CN=Int" twice/);
+  });
+
   void it("chain: Full: the entry's and the config's nextRefresh are the earliest of the leaf's and its intermediates' schedules", () => {
     const status = computeStatus(1, [
       { config: "shop/web", name: "a", staple: "a-ocsp", certStatus: "Good", failures: 0, nextCheckAtMs: Date.parse("2026-11-28T00:00:00Z"), chain: [

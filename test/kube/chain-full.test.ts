@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { V1Secret } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Secret } from "@kubernetes/client-node";
 import type { Controller } from "../../src/controller/controller.ts";
 import { readChain } from "../../src/ocsp/chain.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
@@ -51,7 +51,7 @@ function projectFull(tls: V1Secret, companion: V1Secret, rename: Readonly<Record
 }
 
 interface ChainEntry { subject: string; serial: string; certStatus?: string; nextUpdate?: string; error?: { code: string; message: string } }
-interface FullEntry { name: string; staple?: string; certStatus?: string; chain?: ChainEntry[] }
+interface FullEntry { name: string; staple?: string; certStatus?: string; chain?: ChainEntry[]; chainError?: { code: string; message: string } }
 
 void describe("chain: Full on a real API server", { timeout: 10 * 60_000 }, () => {
   let env: KubeEnv;
@@ -210,6 +210,27 @@ void describe("chain: Full on a real API server", { timeout: 10 * 60_000 }, () =
       await preparedNginx?.cleanup();
       await removeTempDir(dir);
     }
+  });
+
+  void it("a chain refused as a whole (the intermediate twice): the leaf stays stapled, the chain's keys go, the entry's chainError and Degraded say why", async () => {
+    const chain = await rig.chain("twice");
+    await env.applyConfig("twice", { secretSelector: { matchLabels: { twice: "true" } }, chain: "Full" });
+    await createTls("twice-tls", chain.leaf, chain, { twice: "true" });
+    await fullEntry("twice", "twice-tls", (candidate) => candidate.chain?.[0]?.certStatus === "Good");
+    const before = await eventually("the Full companion", async () => { const s = await env.readSecret("twice-tls-ocsp"); return s?.data?.["tls.ocsp.pem"] === undefined ? undefined : s; });
+    const doubled = Buffer.from(chain.leaf.certPem + chain.intermediate.certPem + chain.intermediate.certPem).toString("base64");
+    await env.core.patchNamespacedSecret({ namespace: NS, name: "twice-tls", body: { data: { "tls.crt": doubled } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    const entry = await fullEntry("twice", "twice-tls", (candidate) => candidate.chainError !== undefined);
+    assert.deepEqual([entry.chainError?.code, /twice/.test(entry.chainError?.message ?? "")], ["BadCertificate", true]);
+    assert.equal(entry.chain, undefined);
+    const after = await eventually("the chain's keys removed", async () => { const s = await env.readSecret("twice-tls-ocsp"); return s?.data?.["tls.ocsp.1"] === undefined && s?.data?.["tls.ocsp.pem"] === undefined ? s : undefined; });
+    assert.equal(after.data?.["tls.ocsp"], before.data?.["tls.ocsp"], "the leaf's staple stays as it was");
+    const degraded = await eventually("Degraded naming the refused chain", async () => {
+      const condition = conditionOf(await env.statusOf("twice"), "Degraded") as { status: string; reason: string; message?: string } | undefined;
+      return condition?.status === "True" ? condition : undefined;
+    });
+    assert.equal(degraded.reason, "BadCertificate");
+    assert.match(degraded.message ?? "", /twice-tls was refused/);
   });
 
   void it("an intermediate whose responder is down: the leaf stays stapled, the element is reported and Degraded names it", async () => {
