@@ -1,6 +1,6 @@
 // chain: Full on a real kube-apiserver, with a three-level PKI answered by real `openssl ocsp`
 // responders (test/support/chain-rig.ts): every companion holds the leaf's staple, the
-// intermediate's under `<key>.1`, and the bundle `<key>.pem`, all verifying as a chain; 20
+// intermediate's under `<key>.1`, and the bundle `<key>.pem`, all verifying as a chain; 100
 // Secrets under one intermediate cause ONE request for it; in InPlace mode the same keys go into
 // the TLS Secret and leave it by a guarded JSON patch; an intermediate whose responder is
 // down is reported on its own while the leaf stays stapled. The companion, projected into a
@@ -32,7 +32,7 @@ import { servedStaple, startReloaderProcess, type ReloaderProcess } from "../sup
 import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
 const NS = "chain-full";
-const FLEET = 20;
+const FLEET = 100;
 
 // Outside CI a missing program skips the test that needs it (with the reason); in CI it fails it.
 const skipUnlessGnutls = skipUnlessInstalled(EXIM, GNUTLS_CLI);
