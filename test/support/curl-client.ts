@@ -11,9 +11,9 @@
  * 64 CURLE_USE_SSL_FAILED (STARTTLS refused, e.g. Exim's 454), 91
  * CURLE_SSL_INVALIDCERTSTATUS (no staple, or one that failed to verify).
  */
-import { spawn } from "node:child_process";
 import { opensslEnv } from "./pki-openssl.ts";
 import { CURL, findProgram } from "./programs.ts";
+import { runProgram } from "./run-program.ts";
 
 export interface CurlRun {
   readonly code: number;
@@ -33,28 +33,20 @@ export interface CurlOptions {
 }
 
 /** Connects to `localhost:port` (pinned to 127.0.0.1), trusting `caPath`; then asks HELP. */
-export function curlSmtpCertStatus(port: number, caPath: string, options: CurlOptions = {}): Promise<CurlRun> {
+export async function curlSmtpCertStatus(port: number, caPath: string, options: CurlOptions = {}): Promise<CurlRun> {
   const binary = findProgram(CURL);
-  if (binary === undefined) return Promise.reject(new Error("curl is not installed (Debian: apt-get install curl)"));
+  if (binary === undefined) throw new Error("curl is not installed (Debian: apt-get install curl)");
   const args = [
     "-sS", "-v", "--max-time", "20", "--noproxy", "*",
     "--resolve", `localhost:${String(port)}:127.0.0.1`,
     options.tls === "opportunistic" ? "--ssl" : "--ssl-reqd", "--cert-status", ...(options.version === "1.2" ? ["--tlsv1.2", "--tls-max", "1.2"] : ["--tlsv1.3"]), "--cacert", caPath,
     `smtp://localhost:${String(port)}/`,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: opensslEnv() });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-    child.once("error", reject);
-    child.once("close", (code) => {
-      resolve({
-        code: code ?? -1,
-        output,
-        certStatus: /SSL certificate status: (\w+)/.exec(output)?.[1],
-        protocol: /SSL connection using (TLSv[\d.]+)/.exec(output)?.[1],
-      });
-    });
-  });
+  const { code, output } = await runProgram(binary, args, { env: opensslEnv() });
+  return {
+    code,
+    output,
+    certStatus: /SSL certificate status: (\w+)/.exec(output)?.[1],
+    protocol: /SSL connection using (TLSv[\d.]+)/.exec(output)?.[1],
+  };
 }

@@ -14,11 +14,11 @@
  * when no stapled response verified (`gnutls_ocsp_status_request_is_checked`
  * is false): a good leaf staple skips it.
  */
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeResponseBundle, isResponseBundle, readResponseBundle } from "../../src/ocsp/response-bundle.ts";
 import { GNUTLS_CLI, findProgram } from "./programs.ts";
+import { runProgram } from "./run-program.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
 
 export interface GnutlsCliOptions {
@@ -65,7 +65,7 @@ export async function gnutlsCliStarttls(port: number, options: GnutlsCliOptions)
       ...(options.ocsp === true ? ["--ocsp"] : []),
       "127.0.0.1",
     ];
-    const { code, output } = await run(binary, args);
+    const { code, output } = await runProgram(binary, args, { killAfterMs: 30_000 });
     const status = /^- Status: (.*?)\s*$/m.exec(output)?.[1];
     // No file, or an empty one, when the server stapled nothing.
     const text = await readFile(saved, "latin1").catch(() => "");
@@ -84,20 +84,4 @@ export async function gnutlsCliStarttls(port: number, options: GnutlsCliOptions)
 export async function writeResponseBundle(path: string, responses: readonly Uint8Array[]): Promise<string> {
   await writeFile(path, encodeResponseBundle(responses));
   return path;
-}
-
-function run(binary: string, args: readonly string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-    const timer = setTimeout(() => { child.kill("SIGKILL"); }, 30_000);
-    child.once("error", (error) => { clearTimeout(timer); reject(error); });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== null) reject(new Error(`gnutls-cli ${args.join(" ")} killed by ${signal}:\n${output}`));
-      else resolve({ code: code ?? -1, output });
-    });
-  });
 }
