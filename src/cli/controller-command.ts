@@ -12,6 +12,7 @@ import { listFlag, parseCommandLine, stringFlag, type ParsedCommandLine } from "
 import { UsageError } from "./usage-error.ts";
 import type { CommandContext } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
+import { shutdownSignal } from "./shutdown-signal.ts";
 
 export const CONTROLLER_HELP = `Usage: ocsp-stapler controller [--kubeconfig F] [--namespace NS …] [--metrics-addr :8080]
 
@@ -126,13 +127,6 @@ function podNamespace(): string {
   } catch {
     return "default";
   }
-}
-
-function shutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
 }
 
 

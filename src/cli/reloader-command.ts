@@ -17,6 +17,7 @@ import type { CommandContext } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
 import { readInputFile } from "./load-files.ts";
 import { UsageError } from "./usage-error.ts";
+import { shutdownSignal } from "./shutdown-signal.ts";
 
 export const RELOADER_HELP = `Usage: ocsp-stapler reloader --server nginx|haproxy --cert CERT --staple STAPLE [options]
 
@@ -188,11 +189,4 @@ function intervalFlag(text: string | undefined): number {
   }
   if (ms < 1_000 || ms > 600_000) throw new UsageError(`--interval must be between 1s and 10m, got "${text}"`);
   return ms;
-}
-
-function shutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
 }

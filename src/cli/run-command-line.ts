@@ -9,6 +9,7 @@ import { EXIT, type ExitStatus } from "./exit-status.ts";
 import { FETCH_HELP, runFetch } from "./fetch-command.ts";
 import { INSPECT_HELP, runInspect } from "./inspect-command.ts";
 import { RELOADER_HELP, runReloader } from "./reloader-command.ts";
+import { RESPONDER_HELP, runResponder } from "./responder-command.ts";
 import { failureReport, renderText } from "./report.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -20,6 +21,7 @@ Commands:
   check       connect to a TLS server and verify the staple it serves
   controller  run the Kubernetes operator
   reloader    sidecar: hand verified mounted staples to nginx or HAProxy
+  responder   serve the operator's staples as an OCSP responder (RFC 5019)
 
 Run "ocsp-stapler <command> --help" for a command's options.
 `;
@@ -43,6 +45,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   }
   if (name === "controller") return runServiceCommand(name, CONTROLLER_HELP, () => runController(args, context), context);
   if (name === "reloader") return runServiceCommand(name, RELOADER_HELP, () => runReloader(args, context), context);
+  if (name === "responder") return runServiceCommand(name, RESPONDER_HELP, () => runResponder(args, context), context);
   const command = COMMANDS[name];
   if (command === undefined) {
     context.stderr(`ocsp-stapler: unknown command "${name}"\n\n${MAIN_HELP}`);
@@ -71,7 +74,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   }
 }
 
-/** The controller and the reloader print no report: they run until stopped, logging JSON lines. */
+/** The controller, the reloader and the responder print no report: they run until stopped, logging JSON lines. */
 async function runServiceCommand(name: string, help: string, run: () => Promise<ExitStatus | "help">, context: CommandContext): Promise<ExitStatus> {
   try {
     const outcome = await run();

@@ -90,7 +90,13 @@ export function encodedBytes(node: asn1js.AsnType): Uint8Array {
  */
 export function decodeDer(bytes: Uint8Array, what: string): asn1js.AsnType {
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const decoded = asn1js.fromBER(view, { parseEmbedded: false });
+  let decoded: ReturnType<typeof asn1js.fromBER>;
+  try {
+    decoded = asn1js.fromBER(view, { parseEmbedded: false });
+  } catch (error) {
+    // asn1js reports most bad input in `result.error`, but throws for some (a GeneralizedTime it cannot read).
+    return fail("MalformedResponse", `${what} is not valid DER: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
   if (decoded.offset === -1 || decoded.result.error !== "") {
     return fail("MalformedResponse", `${what} is not valid DER: ${decoded.result.error || "decoding failed"}`);
   }

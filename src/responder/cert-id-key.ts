@@ -1,0 +1,14 @@
+import type { ResponseCertId } from "../ocsp/cert-id.ts";
+
+/**
+ * The lookup key of a CertID: hash algorithm OID, issuer name hash, issuer
+ * key hash and serial, as one string. Two CertIDs are the same question
+ * exactly when their keys are equal (serials are normalised hex already).
+ */
+export function certIdKey(id: ResponseCertId): string {
+  return `${id.hashAlgorithmOid}/${hex(id.issuerNameHash)}/${hex(id.issuerKeyHash)}/${id.serial}`;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
