@@ -22,7 +22,7 @@ void describe("parseRequest reads the CertIDs of an OCSPRequest, and nothing it 
           const [only, ...more] = parsed.certIds;
           assert.equal(more.length, 0);
           assert.equal(only?.serial, "0a1b2c");
-          assert.deepEqual(Buffer.from(only?.issuerKeyHash ?? []), Buffer.from(certId.issuerKeyHash));
+          assert.deepEqual(Buffer.from(only.issuerKeyHash), Buffer.from(certId.issuerKeyHash));
         }
       }
     } finally {
