@@ -12,8 +12,14 @@ export interface NginxOptions {
   readonly keyPath: string;
   /** `ssl_stapling_file`: a DER staple read at configuration load. */
   readonly stapleFile?: string;
-  /** `ssl_stapling on` without a file: nginx's own lazy, per-worker fetching. */
-  readonly builtInStapling?: { readonly responderUrl?: string };
+  /**
+   * `ssl_stapling on` without a file: nginx's own lazy, per-worker fetching.
+   * `responderUrl`: `ssl_stapling_responder` (instead of the AIA URL); an IP
+   * URL needs no resolver. `trustedCertificate`: `ssl_trusted_certificate`
+   * with `ssl_stapling_verify on`, so nginx staples only responses that
+   * verify up to a certificate in that file.
+   */
+  readonly builtInStapling?: { readonly responderUrl?: string; readonly trustedCertificate?: string };
   readonly workers?: number;
 }
 
@@ -56,10 +62,15 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
 }
 
 function config(dir: string, port: number, options: NginxOptions): string {
+  const builtIn = options.builtInStapling;
   const stapling = options.stapleFile !== undefined
     ? `ssl_stapling on;\n    ssl_stapling_file ${options.stapleFile};`
-    : options.builtInStapling !== undefined
-      ? `ssl_stapling on;${options.builtInStapling.responderUrl === undefined ? "" : `\n    ssl_stapling_responder ${options.builtInStapling.responderUrl};`}`
+    : builtIn !== undefined
+      ? [
+        "ssl_stapling on;",
+        ...(builtIn.responderUrl === undefined ? [] : [`ssl_stapling_responder ${builtIn.responderUrl};`]),
+        ...(builtIn.trustedCertificate === undefined ? [] : ["ssl_stapling_verify on;", `ssl_trusted_certificate ${builtIn.trustedCertificate};`]),
+      ].join("\n    ")
       : "";
   return nginxConfig(dir, port, { ...options, stapling });
 }

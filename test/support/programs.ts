@@ -15,6 +15,7 @@ export interface Program {
 }
 
 export const NGINX: Program = { name: "nginx", paths: ["/usr/sbin/nginx", "/usr/local/sbin/nginx"], probe: ["-v"], apt: "nginx-light" };
+export const APACHE: Program = { name: "Apache httpd", paths: ["/usr/sbin/apache2", "/usr/local/sbin/apache2"], probe: ["-v"], apt: "apache2" };
 export const HAPROXY: Program = { name: "haproxy", paths: ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"], probe: ["-v"], apt: "haproxy" };
 export const EXIM: Program = { name: "Exim", paths: ["/usr/sbin/exim4", "/usr/sbin/exim"], probe: ["-bV"], apt: "exim4-daemon-light" };
 export const FIREFOX: Program = { name: "firefox-esr", paths: ["/usr/bin/firefox-esr", "/usr/lib/firefox-esr/firefox-esr"], probe: ["--version"], apt: "firefox-esr" };
