@@ -1,4 +1,6 @@
 import type { Chain } from "../ocsp/chain.ts";
+import { certIdsFor } from "../ocsp/cert-id.ts";
+import type { Certificate } from "../ocsp/certificate.ts";
 import type { ChainStaples } from "../kube/chain-keys.ts";
 import type { StapleConfig } from "../kube/staple-config.ts";
 import type { Done, PlannedLog, StapleInPlace } from "../staple/plan.ts";
@@ -20,6 +22,12 @@ export interface ChainContext {
   readonly store: StapleStore;
   /** The parsed chain; undefined when tls.crt could not be read. */
   readonly chain: Chain | undefined;
+  /**
+   * The leaf's issuer, found at gathering (maybe from ca.crt or AIA, so not
+   * always in `chain`): the rewrite names the staple's CertIDs with it, as
+   * the reconciler's write does.
+   */
+  readonly issuer: Certificate | undefined;
   /** The leaf's staple in place, re-verified at gathering. */
   readonly leafInPlace: StapleInPlace | undefined;
   readonly previous: SecretState | undefined;
@@ -110,10 +118,12 @@ export class ChainKeeper {
    * no longer send). No request when nothing changes (the writer's digest).
    */
   private async rewrite(context: ChainContext, staples: ChainStaples | undefined): Promise<void> {
-    const { store, leafInPlace } = context;
+    const { store, leafInPlace, issuer } = context;
     const stored = store.stored;
-    if (leafInPlace?.verified === undefined || stored === undefined) return;
-    const staple = { response: leafInPlace.verified, responder: stored.responder ?? "", certificateSha256: leafInPlace.certificateSha256 };
+    // A staple re-verified at gathering had its issuer: both are there or neither.
+    if (leafInPlace?.verified === undefined || stored === undefined || issuer === undefined) return;
+    const response = leafInPlace.verified;
+    const staple = { response, responder: stored.responder ?? "", certificateSha256: leafInPlace.certificateSha256, certIds: certIdsFor(response.serial, issuer) };
     const outcome = await this.deps.api(() => store.write(staple, staples));
     if (outcome.result === "written") this.deps.onWrite?.(context.config.target.mode === "InPlace" ? "in-place" : "companion");
   }

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Certificate } from "../ocsp/certificate.ts";
 import { ChainCache } from "../ocsp/chain-cache.ts";
 import type { Chain } from "../ocsp/chain.ts";
+import { certIdsFor } from "../ocsp/cert-id.ts";
 import type { Clock } from "../ocsp/clock.ts";
 import { isOcspError } from "../ocsp/errors.ts";
 import type { FoundIssuer } from "../ocsp/issuer.ts";
@@ -249,9 +250,11 @@ export class SecretReconciler {
   /** Writes the planned staple; `responder` (the URL that answered) goes into the holder's annotation. */
   private async write(write: WriteStaple, gathered: Gathered, responder: string, chainStaples?: ChainStaples): Promise<WriteResult> {
     const { owner } = gathered;
-    const chain = owner?.chain;
-    if (owner === undefined || chain === undefined) throw new Error("write planned for a Secret without a readable chain");
-    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256 }, chainStaples));
+    const { chain, issuer } = owner ?? {};
+    if (owner === undefined || chain === undefined || issuer === undefined) throw new Error("write planned for a Secret without a readable chain");
+    // The same CertIDs as the chain keeper's rewrite of this staple (same serial, same issuer), so the two never undo each other.
+    const certIds = certIdsFor(write.response.serial, issuer.certificate);
+    const outcome = await this.api(() => owner.store.write({ response: write.response, responder, certificateSha256: chain.leaf.sha256, certIds }, chainStaples));
     if (outcome.result === "written") this.deps.onWrite?.(owner.config.target.mode === "InPlace" ? "in-place" : "companion");
     return outcome;
   }
@@ -261,7 +264,7 @@ export class SecretReconciler {
     const { owner, facts } = gathered;
     if (owner === undefined) return undefined;
     return this.chainKeeper.begin({
-      config: owner.config, store: owner.store, chain: owner.chain, leafInPlace: facts.owner?.stored,
+      config: owner.config, store: owner.store, chain: owner.chain, issuer: owner.issuer?.certificate, leafInPlace: facts.owner?.stored,
       previous: facts.previous, now: facts.now, random: facts.random, log: (line) => { this.log(gathered, line); },
     });
   }

@@ -1,3 +1,5 @@
+import type { CertId } from "../ocsp/cert-id.ts";
+import { formatCertIds } from "../ocsp/cert-id-text.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
 import { chainData, type ChainStaples } from "./chain-keys.ts";
 import { ANNOTATION, FIELD_MANAGER, LABEL } from "./metadata-keys.ts";
@@ -23,6 +25,13 @@ export interface StapleToWrite {
   readonly responder: string;
   /** SHA-256 of the leaf's DER: rotation shows at a glance, and the policy compares it. */
   readonly certificateSha256: string;
+  /**
+   * The leaf's CertIDs (cert-id.ts `certIdsFor`: SHA-1, then SHA-256), for the
+   * cert-ids annotation. Computed by the caller so that this layer parses no
+   * certificate; every writer of one staple must pass the same, or their
+   * writes would differ and undo each other.
+   */
+  readonly certIds: readonly CertId[];
 }
 
 /** A server-side-apply body: plain data holding only the fields the operator owns. */
@@ -81,5 +90,7 @@ export function stapleAnnotations(staple: StapleToWrite): Record<string, string>
     [ANNOTATION.responder]: staple.responder,
     [ANNOTATION.serial]: response.serial,
     [ANNOTATION.certSha256]: staple.certificateSha256,
+    [ANNOTATION.usableUntil]: response.usableUntil.toISOString(),
+    [ANNOTATION.certIds]: formatCertIds(staple.certIds),
   };
 }

@@ -17,6 +17,10 @@ export const ANNOTATION = {
   responder: "ocsp-stapler.io/responder",
   serial: "ocsp-stapler.io/serial",
   certSha256: "ocsp-stapler.io/cert-sha256",
+  /** RFC 3339: the in-cluster responder never serves the staple after it (VerifiedResponse.usableUntil). */
+  usableUntil: "ocsp-stapler.io/usable-until",
+  /** The leaf's CertID under SHA-1 and SHA-256 (cert-id-text.ts): what the in-cluster responder looks the staple up by. */
+  certIds: "ocsp-stapler.io/cert-ids",
   /** InPlace mode: the data keys of the TLS Secret that hold our staple (comma-separated), so they can be removed. */
   stapleKeys: "ocsp-stapler.io/staple-keys",
 } as const;

@@ -26,6 +26,18 @@ export function certIdFor(subjectSerial: string, issuer: Certificate, hashAlgori
   };
 }
 
+/** The hashes requests name a CertID with in practice: SHA-1 (RFC 5019 requires it) and SHA-256. */
+export const REQUEST_HASHES: readonly HashName[] = ["sha1", "sha256"];
+
+/**
+ * The subject's CertID under each of REQUEST_HASHES, in that order: a staple
+ * holds the CertID of one algorithm, and an in-cluster responder must find it
+ * whichever a request uses (the `ocsp-stapler.io/cert-ids` annotation).
+ */
+export function certIdsFor(subjectSerial: string, issuer: Certificate): CertId[] {
+  return REQUEST_HASHES.map((hash) => certIdFor(subjectSerial, issuer, hash));
+}
+
 /** The CertID as a response states it, before we know whether we can hash with its algorithm. */
 export interface ResponseCertId {
   readonly hashAlgorithmOid: string;

@@ -1,7 +1,8 @@
 // chain: Full on a real kube-apiserver, with a three-level PKI answered by real `openssl ocsp`
 // responders (test/support/chain-rig.ts): every companion holds the leaf's staple, the
 // intermediate's under `<key>.1`, and the bundle `<key>.pem`, all verifying as a chain; 100
-// Secrets under one intermediate cause ONE request for it; in InPlace mode the same keys go into
+// Secrets under one intermediate cause ONE request for it; a companion the chain keeper rewrites
+// keeps the annotations the leaf's write gave it; in InPlace mode the same keys go into
 // the TLS Secret and leave it by a guarded JSON patch; an intermediate whose responder is
 // down is reported on its own while the leaf stays stapled. The companion, projected into a
 // directory as the kubelet does, is served by a real Exim (GnuTLS) to gnutls-cli: both staples
@@ -120,6 +121,22 @@ void describe("chain: Full on a real API server", { timeout: 10 * 60_000 }, () =
     assert.equal(rig.rootResponder.requests.length, 1, "the intermediate's responder saw one request for the whole fleet");
     assert.equal(chain.leafResponder.requests.length, FLEET);
     assert.equal(conditionOf(await env.statusOf("fleet"), "Degraded")?.status, "False");
+  });
+
+  void it("a companion rewritten by the chain keeper (after a restart) keeps the annotations the leaf's write gave it, the responder's included: the two writers never undo each other", async () => {
+    await controller.whenIdle();
+    const annotations = async () => new Map((await env.core.listNamespacedSecret({ namespace: NS, labelSelector: "app.kubernetes.io/managed-by=ocsp-stapler" })).items.map((secret) => [secret.metadata?.name, secret.metadata?.annotations]));
+    const written = await annotations();
+    assert.equal(written.size, FLEET);
+    for (const name of ["ocsp-stapler.io/usable-until", "ocsp-stapler.io/cert-ids"]) assert.ok(written.get("fleet-0-ocsp")?.[name] !== undefined, name);
+    await controller.stop();
+    // A new process fetches the intermediate's staple again and the chain keeper rewrites each
+    // companion around the leaf's staple in place: the leaf's plan writes nothing.
+    controller = await startController(env, transport);
+    // The positive signal that every Secret was reconciled, its chain keeper's part included.
+    await controller.whenIdle();
+    assert.equal([...written.keys()].filter((name) => !controller.secretStates.has(`${NS}/${String(name).replace(/-ocsp$/, "")}`)).length, 0, "every stapled Secret was looked at");
+    assert.deepEqual(await annotations(), written);
   });
 
   void it("the operator's bundle reaches a GnuTLS client: Exim serves the projected companion, gnutls-cli gets both staples under TLS 1.3 (the leaf's under 1.2), byte for byte the companion's", { skip: skipUnlessGnutls }, async () => {

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { certIdsFor } from "../../src/ocsp/cert-id.ts";
+import { formatCertIds } from "../../src/ocsp/cert-id-text.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
 import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import { verifyResponse } from "../../src/ocsp/verify.ts";
@@ -40,7 +42,11 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
   /** A fresh staple whose thisUpdate (whole seconds) is later than `than`'s: asked for until the responder's clock has moved on. */
   const laterStaple = (than: VerifiedResponse): Promise<VerifiedResponse> =>
     waitFor(async () => { const next = await verifiedStaple(); return next.thisUpdate > than.thisUpdate ? next : undefined; }, "a staple with a later thisUpdate", 5_000, 100);
-  const toWrite = (response: VerifiedResponse): StapleToWrite => ({ response, responder: "http://127.0.0.1:9/", certificateSha256: "a".repeat(64) });
+  const toWrite = (response: VerifiedResponse): StapleToWrite => {
+    const [issuer] = readCertificates(ca.certPem, "issuer");
+    assert.ok(issuer);
+    return { response, responder: "http://127.0.0.1:9/", certificateSha256: "a".repeat(64), certIds: certIdsFor(response.serial, issuer) };
+  };
   const tlsSecret = async (name: string): Promise<SourceSecret> => {
     const created = await api.createNamespacedSecret({
       namespace: NS,
@@ -74,6 +80,8 @@ void describe("companion Secrets on a real API server", { timeout: 50 * 60_000 }
     assert.equal(annotations["ocsp-stapler.io/cert-status"], "good");
     assert.equal(annotations["ocsp-stapler.io/this-update"], response.thisUpdate.toISOString());
     assert.equal(annotations["ocsp-stapler.io/serial"], leaf.serialHex);
+    assert.equal(annotations["ocsp-stapler.io/usable-until"], response.usableUntil.toISOString());
+    assert.equal(annotations["ocsp-stapler.io/cert-ids"], formatCertIds(toWrite(response).certIds));
     assert.equal(annotations.note, "from the StapleConfig");
     assert.deepEqual(stored.metadata.ownerReferences?.map((owner) => [owner.kind, owner.name, owner.uid]), [["Secret", "web-tls", source.uid]]);
     assert.deepEqual(stored.metadata.managedFields?.map((entry) => [entry.manager, entry.operation]), [["ocsp-stapler", "Apply"]]);

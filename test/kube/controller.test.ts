@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { Controller } from "../../src/controller/controller.ts";
+import { certIdFor } from "../../src/ocsp/cert-id.ts";
+import { parseCertIds } from "../../src/ocsp/cert-id-text.ts";
 import { systemClock } from "../../src/ocsp/clock.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
 import { verifyResponse } from "../../src/ocsp/verify.ts";
@@ -48,8 +50,13 @@ void describe("the controller on a real API server", { timeout: 50 * 60_000 }, (
     const [subject] = readCertificates(cert.certPem, "leaf");
     const [issuer] = readCertificates(ca.certPem, "issuer");
     assert.ok(subject && issuer);
-    assert.equal(verifyResponse(der, { subject, issuer, at: new Date() }).certStatus.kind, "good");
-    assert.equal(companion.metadata?.annotations?.["ocsp-stapler.io/serial"], cert.serialHex);
+    const verified = verifyResponse(der, { subject, issuer, at: new Date() });
+    assert.equal(verified.certStatus.kind, "good");
+    const annotations = companion.metadata?.annotations ?? {};
+    assert.equal(annotations["ocsp-stapler.io/serial"], cert.serialHex);
+    // What the in-cluster responder serves it by: until when, and under the CertIDs of both hashes requests use.
+    assert.equal(annotations["ocsp-stapler.io/usable-until"], verified.usableUntil.toISOString());
+    assert.deepEqual(parseCertIds(annotations["ocsp-stapler.io/cert-ids"] ?? ""), [certIdFor(subject.serial, issuer, "sha1"), certIdFor(subject.serial, issuer, "sha256")]);
   });
 
   void it("records a Stapled Event on the TLS Secret and on the StapleConfig", async () => {

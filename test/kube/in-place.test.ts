@@ -6,6 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { PatchStrategy, setHeaderOptions, Watch, type V1Secret } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { Controller } from "../../src/controller/controller.ts";
+import { certIdsFor } from "../../src/ocsp/cert-id.ts";
+import { formatCertIds } from "../../src/ocsp/cert-id-text.ts";
 import { systemClock } from "../../src/ocsp/clock.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
 import { verifyResponse } from "../../src/ocsp/verify.ts";
@@ -75,6 +77,12 @@ void describe("InPlace mode on a real API server", { timeout: 50 * 60_000 }, () 
     const annotations = secret.metadata?.annotations ?? {};
     assert.equal(annotations["ocsp-stapler.io/serial"], first.serialHex);
     assert.equal(annotations["ocsp-stapler.io/staple-keys"], KEYS.join(","));
+    // The in-cluster responder's annotations are on the TLS Secret too (and go with ours on deselection).
+    const [subject, issuer] = [...readCertificates(first.certPem, "leaf"), ...readCertificates(rig.ca.certPem, "issuer")];
+    assert.ok(subject && issuer);
+    const verified = verifyResponse(new Uint8Array(Buffer.from(secret.data?.[KEYS[0] ?? ""] ?? "", "base64")), { subject, issuer, at: new Date() });
+    assert.equal(annotations["ocsp-stapler.io/usable-until"], verified.usableUntil.toISOString());
+    assert.equal(annotations["ocsp-stapler.io/cert-ids"], formatCertIds(certIdsFor(subject.serial, issuer)));
     assert.equal(annotations[FOREIGN.annotation[0]], FOREIGN.annotation[1]);
     assert.equal(decoded(secret, "tls.key"), first.keyPem);
     // Server-side apply: ocsp-stapler owns exactly its keys and annotations, cert-manager the rest.
@@ -121,7 +129,8 @@ void describe("InPlace mode on a real API server", { timeout: 50 * 60_000 }, () 
   void it("deselection takes our keys and annotations out and leaves everything else", async () => {
     const known = await rig.leaf("gw-known");
     await renewByUpdate(known);
-    await eventually("the staple for the known certificate", async () => (stapledFor(await read(), known) ? true : undefined));
+    const stapled = await eventually("the staple for the known certificate", async () => { const s = await read(); return stapledFor(s, known) ? s : undefined; });
+    for (const name of ["ocsp-stapler.io/usable-until", "ocsp-stapler.io/cert-ids"]) assert.ok(stapled.metadata?.annotations?.[name] !== undefined, name);
     await env.core.patchNamespacedSecret({ name: "gw-tls", namespace: NS, body: [{ op: "remove", path: "/metadata/labels/ocsp-stapler.io~1staple" }] });
     const secret = await eventually("our keys removed", async () => { const s = await read(); return hasStaple(s) ? undefined : s; });
     assert.deepEqual(Object.keys(secret.data ?? {}).sort(), ["tls.crt", "tls.key"]);
