@@ -1,4 +1,5 @@
 import { ANNOTATION, FIELD_MANAGER, LABEL, PROTECTED_KEYS } from "../kube/metadata-keys.ts";
+import { parseCertIds } from "../ocsp/cert-id-text.ts";
 import { isStringMap, TLS_SECRET_TYPE } from "../kube/tls-secret.ts";
 import { servableStaple, type ServableStaple, type StapleHints } from "./servable-staple.ts";
 
@@ -76,7 +77,7 @@ function identityOf(secret: RawSecret | null): { namespace: string; name: string
 
 function hintsOf(secret: RawSecret | null): StapleHints {
   const annotations = isStringMap(secret?.metadata?.annotations) ? secret.metadata.annotations : {};
-  return { usableUntil: annotations["ocsp-stapler.io/usable-until"] };
+  return { usableUntil: annotations[ANNOTATION.usableUntil], certIds: parseCertIds(annotations[ANNOTATION.certIds] ?? "") };
 }
 
 /** The distinct values (keys holding the same staple share it) that are OCSP responses. */

@@ -101,6 +101,12 @@ void describe("ocsp-stapler responder, the process, on a real API server", { tim
     assert.deepEqual(inPlace.der, await secretValue("gw-tls", "tls.ocsp-staple"));
   });
 
+  void it("a SHA-256 CertID finds the same staple, through the operator's cert-ids annotation", async () => {
+    const out = join(rig.ca.dir, "sha256-answer.der");
+    const result = await execOpenssl(["ocsp", "-issuer", rig.ca.certPath, "-sha256", "-cert", companionLeaf.certPath, "-url", `http://127.0.0.1:${responder.ocspPort}/`, "-no_nonce", "-respout", out]);
+    assert.deepEqual(await readFile(out), await secretValue("web-tls-ocsp", "tls.ocsp"), result.stdout + result.stderr);
+  });
+
   void it("a certificate the operator does not staple gets unauthorized: the responder never asks the CA", async () => {
     const before = rig.responder.requests.length;
     const stranger = await ask(strangerLeaf);
