@@ -88,3 +88,42 @@ readinessProbe:
 - { name: MALLOC_ARENA_MAX, value: {{ .mallocArenaMax | quote }} }
 {{- end }}
 {{- end -}}
+
+{{/* The responder's objects (Deployment, ServiceAccount, RBAC, Service): "<fullname>-responder", within 63 characters. */}}
+{{- define "ocsp-stapler.responderName" -}}
+{{- printf "%s-responder" (include "ocsp-stapler.fullname" . | trunc 53 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
+The responder's pods have a name of their own: the controller's selectors (its
+Deployment, metrics Service, PodDisruptionBudget and ServiceMonitor) match
+app.kubernetes.io/name=<chart> and so never select them.
+*/}}
+{{- define "ocsp-stapler.responderSelectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}-responder
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: responder
+{{- end -}}
+
+{{- define "ocsp-stapler.responderLabels" -}}
+{{ include "ocsp-stapler.responderSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ .Chart.Name }}
+{{ include "ocsp-stapler.commonLabels" . }}
+{{- end -}}
+
+{{- define "ocsp-stapler.responderServiceAccountName" -}}
+{{- default (include "ocsp-stapler.responderName" .) .Values.responder.serviceAccount.name -}}
+{{- end -}}
+
+{{/* The responder only reads Secrets (companions, and TLS Secrets for their InPlace keys): nothing else, no writes. */}}
+{{- define "ocsp-stapler.responderRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+{{- end -}}
+
+{{/* The responder's URL for servers' configs (Apache SSLStaplingForceURL, nginx ssl_stapling_responder). */}}
+{{- define "ocsp-stapler.responderUrl" -}}
+{{- $port := int .Values.responder.service.port -}}
+{{- printf "http://%s.%s.svc.cluster.local%s/" (include "ocsp-stapler.responderName" .) .Release.Namespace (ternary "" (printf ":%d" $port) (eq $port 80)) -}}
+{{- end -}}
