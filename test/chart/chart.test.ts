@@ -41,6 +41,8 @@ void describe("the Helm chart", () => {
   void it("lints with default and with non-default values", async () => {
     await helm(["lint", CHART, "--strict"]);
     await helm(["lint", CHART, "--strict", "--set", "replicas=2", "--set", "watchNamespaces={shop,web}", "--set", "metrics.serviceMonitor.enabled=true", "--set", "podDisruptionBudget.enabled=true", "--set", "crds.install=false"]);
+    await helm(["lint", CHART, "--strict", "--set", "responder.enabled=true"]);
+    await helm(["lint", CHART, "--strict", "--set", "responder.enabled=true", "--set", "watchNamespaces={shop,web}", "--set", "metrics.serviceMonitor.enabled=true", "--set", "responder.replicas=1", "--set", "responder.service.port=8080"]);
   });
 
   void it("ships the CRD from crds/ unchanged (one source of truth)", () => {
@@ -57,6 +59,13 @@ void describe("the Helm chart", () => {
     ["watchNamespaces={Not_A_Namespace}", /watchNamespaces/],
     ["unknownValue=1", /unknownValue/],
     ["companionWriteGuard.inPlaceKeys={tls.key}", /inPlaceKeys/],
+    ["responder.replicas=-1", /replicas/],
+    ["responder.replicas=0", /replicas/],
+    ["responder.unknownValue=1", /unknownValue/],
+    ["responder.service.port=70000", /port/],
+    ["responder.service.unknownValue=1", /unknownValue/],
+    ["responder.podDisruptionBudget.enabled=maybe", /enabled/],
+    ["responder.serviceAccount.unknownValue=1", /unknownValue/],
   ];
   for (const [set, message] of refused) {
     void it(`the values schema refuses ${set}`, async () => {
@@ -129,5 +138,172 @@ void describe("the Helm chart", () => {
   void it("ServiceMonitor and PodDisruptionBudget only when asked", async () => {
     const kinds = (await render("metrics.serviceMonitor.enabled=true", "podDisruptionBudget.enabled=true")).map((m) => m.kind);
     assert.ok(kinds.includes("ServiceMonitor") && kinds.includes("PodDisruptionBudget"));
+  });
+});
+
+/** The parts of a rendered Deployment these tests read. */
+interface DeploymentObject {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        serviceAccountName: string;
+        securityContext: unknown;
+        affinity?: { podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } } }[]; requiredDuringSchedulingIgnoredDuringExecution?: unknown } };
+        containers: { name: string; image: string; args: string[]; env: { name: string; value: string }[]; ports: { name: string; containerPort: number }[]; livenessProbe: unknown; readinessProbe: unknown; securityContext: unknown; resources: unknown }[];
+      };
+    };
+  };
+}
+
+/** One rendered document, parsed (client-node's typed objects, as plain data: a field it does not know is dropped). */
+function parsed(manifest: Rendered): unknown {
+  return JSON.parse(JSON.stringify(loadAllYaml(manifest.text)[0]));
+}
+
+function named(manifests: readonly Rendered[], kind: string, name: string): Rendered {
+  const found = manifests.filter((manifest) => manifest.kind === kind && manifest.name === name);
+  assert.equal(found.length, 1, `one ${kind} ${name}`);
+  return found[0] as Rendered;
+}
+
+/** Whether a selector's labels are all on a pod (so the selector would select it). */
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+const RESPONDER = "rel-ocsp-stapler-responder";
+const READ_SECRETS = [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] }];
+
+void describe("the chart's in-cluster responder (responder.enabled)", () => {
+  void it("is off by default: no responder object is rendered", async () => {
+    const manifests = await render();
+    assert.deepEqual(manifests.filter((m) => m.name.includes("responder")).map((m) => `${m.kind}/${m.name}`), []);
+    assert.deepEqual((await render("metrics.serviceMonitor.enabled=true", "watchNamespaces={shop}")).filter((m) => m.name.includes("responder")).map((m) => `${m.kind}/${m.name}`), []);
+  });
+
+  void it("on: a Deployment, a ServiceAccount, a ClusterRole and its binding, a Service and a PodDisruptionBudget, all <fullname>-responder", async () => {
+    const manifests = await render("responder.enabled=true");
+    assert.deepEqual(manifests.filter((m) => m.name === RESPONDER).map((m) => m.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]);
+    assert.deepEqual(manifests.filter((m) => m.name.includes("responder") && m.name !== RESPONDER), []);
+    for (const kind of ["Deployment", "ServiceAccount", "Service", "PodDisruptionBudget"]) assert.equal(named(manifests, kind, RESPONDER).namespace, "ops", kind);
+  });
+
+  void it("the Deployment: two replicas, its command line, probes on its metrics port, and the controller's image and hardened securityContext", async () => {
+    const manifests = await render("responder.enabled=true");
+    const responder = (parsed(named(manifests, "Deployment", RESPONDER)) as DeploymentObject).spec;
+    const controller = (parsed(named(manifests, "Deployment", "rel-ocsp-stapler")) as DeploymentObject).spec;
+    assert.equal(responder.replicas, 2);
+    const [container] = responder.template.spec.containers;
+    const [controllerContainer] = controller.template.spec.containers;
+    assert.ok(container && controllerContainer);
+    assert.equal(responder.template.spec.containers.length, 1);
+    assert.equal(container.name, "responder");
+    assert.deepEqual(container.args, ["responder", "--listen=:8080", "--metrics-addr=:9090"]);
+    assert.deepEqual(container.ports, [{ name: "ocsp", containerPort: 8080, protocol: "TCP" }, { name: "metrics", containerPort: 9090, protocol: "TCP" }]);
+    assert.deepEqual(container.livenessProbe, { httpGet: { path: "/healthz", port: "metrics" }, periodSeconds: 20 });
+    assert.deepEqual(container.readinessProbe, { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 5 });
+    assert.equal(container.image, controllerContainer.image);
+    assert.deepEqual(responder.template.spec.securityContext, controller.template.spec.securityContext);
+    assert.deepEqual(container.securityContext, controllerContainer.securityContext);
+    assert.deepEqual(responder.template.spec.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } });
+    assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    assert.deepEqual(container.resources, { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "192Mi" } });
+    assert.deepEqual(container.env, [{ name: "LOG_LEVEL", value: "info" }, { name: "NODE_OPTIONS", value: "--max-old-space-size=96 --max-semi-space-size=2" }, { name: "MALLOC_ARENA_MAX", value: "2" }]);
+    assert.equal(responder.template.spec.serviceAccountName, RESPONDER);
+    // Two replicas on two nodes where the scheduler can, and never refused a node for it.
+    const antiAffinity = responder.template.spec.affinity?.podAntiAffinity;
+    assert.equal(antiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, undefined);
+    assert.deepEqual(antiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: responder.selector.matchLabels } } }]);
+  });
+
+  void it("its pods and the controller's never select each other (Deployments, Services, PodDisruptionBudgets, ServiceMonitors)", async () => {
+    const manifests = await render("responder.enabled=true", "podDisruptionBudget.enabled=true", "metrics.serviceMonitor.enabled=true");
+    const responderPods = (parsed(named(manifests, "Deployment", RESPONDER)) as DeploymentObject).spec.template.metadata.labels;
+    const controllerPods = (parsed(named(manifests, "Deployment", "rel-ocsp-stapler")) as DeploymentObject).spec.template.metadata.labels;
+    const selectors = (name: string) => [
+      (parsed(named(manifests, "Deployment", name)) as DeploymentObject).spec.selector.matchLabels,
+      (parsed(named(manifests, "PodDisruptionBudget", name)) as { spec: { selector: { matchLabels: Record<string, string> } } }).spec.selector.matchLabels,
+    ];
+    for (const selector of selectors(RESPONDER)) assert.ok(selects(selector, responderPods) && !selects(selector, controllerPods), JSON.stringify(selector));
+    for (const selector of selectors("rel-ocsp-stapler")) assert.ok(selects(selector, controllerPods) && !selects(selector, responderPods), JSON.stringify(selector));
+    const service = (name: string) => (parsed(named(manifests, "Service", name)) as { metadata: { labels: Record<string, string> }; spec: { selector: Record<string, string> } });
+    assert.ok(!selects(service("rel-ocsp-stapler-metrics").spec.selector, responderPods));
+    assert.ok(!selects(service(RESPONDER).spec.selector, controllerPods));
+    // A ServiceMonitor selects Services by their labels: each its own.
+    const monitor = (name: string) => (parsed(named(manifests, "ServiceMonitor", name)) as { spec: { selector: { matchLabels: Record<string, string> } } }).spec.selector.matchLabels;
+    assert.ok(selects(monitor(RESPONDER), service(RESPONDER).metadata.labels) && !selects(monitor(RESPONDER), service("rel-ocsp-stapler-metrics").metadata.labels));
+    assert.ok(!selects(monitor("rel-ocsp-stapler"), service(RESPONDER).metadata.labels));
+  });
+
+  void it("its RBAC: get, list and watch on Secrets and nothing else, for its own ServiceAccount; no Lease rights even with two replicas", async () => {
+    const manifests = await render("responder.enabled=true");
+    assert.deepEqual((parsed(named(manifests, "ClusterRole", RESPONDER)) as { rules: unknown }).rules, READ_SECRETS);
+    const binding = parsed(named(manifests, "ClusterRoleBinding", RESPONDER)) as { roleRef: unknown; subjects: unknown };
+    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: RESPONDER });
+    assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: RESPONDER, namespace: "ops" }]);
+    assert.ok(!manifests.some((m) => m.kind === "Role"), "no Role at all: the controller has one replica, the responder needs none");
+    // The operator's admission policy names the operator's ServiceAccount, not the responder's.
+    assert.match(only(manifests, "ValidatingAdmissionPolicy").text, /"system:serviceaccount:ops:rel-ocsp-stapler"/);
+  });
+
+  void it("watchNamespaces: a Role and RoleBinding in each of them, nothing cluster-wide, a --namespace for each", async () => {
+    const manifests = await render("responder.enabled=true", "watchNamespaces={shop,web}");
+    assert.ok(!manifests.some((m) => m.kind.startsWith("Cluster")), "no ClusterRole or ClusterRoleBinding");
+    const roles = manifests.filter((m) => m.kind === "Role" && m.name === RESPONDER);
+    assert.deepEqual(roles.map((m) => m.namespace).sort(), ["shop", "web"]);
+    for (const role of roles) assert.deepEqual((parsed(role) as { rules: unknown }).rules, READ_SECRETS);
+    const bindings = manifests.filter((m) => m.kind === "RoleBinding" && m.name === RESPONDER);
+    assert.deepEqual(bindings.map((m) => m.namespace).sort(), ["shop", "web"]);
+    for (const binding of bindings) assert.deepEqual((parsed(binding) as { subjects: unknown }).subjects, [{ kind: "ServiceAccount", name: RESPONDER, namespace: "ops" }]);
+    const [container] = (parsed(named(manifests, "Deployment", RESPONDER)) as DeploymentObject).spec.template.spec.containers;
+    assert.deepEqual(container?.args, ["responder", "--listen=:8080", "--metrics-addr=:9090", "--namespace=shop", "--namespace=web"]);
+  });
+
+  void it("the Service: port 80 named http to the pods' ocsp port, and the metrics port; responder.service.port changes the first", async () => {
+    type Service = { spec: { selector: Record<string, string>; ports: unknown[] } };
+    const service = parsed(named(await render("responder.enabled=true"), "Service", RESPONDER)) as Service;
+    assert.deepEqual(service.spec.ports, [{ name: "http", port: 80, targetPort: "ocsp", protocol: "TCP" }, { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" }]);
+    const moved = parsed(named(await render("responder.enabled=true", "responder.service.port=8080"), "Service", RESPONDER)) as Service;
+    assert.deepEqual(moved.spec.ports[0], { name: "http", port: 8080, targetPort: "ocsp", protocol: "TCP" });
+  });
+
+  void it("the PodDisruptionBudget: minAvailable 1 with two replicas; none with one replica or when turned off", async () => {
+    const budget = parsed(named(await render("responder.enabled=true"), "PodDisruptionBudget", RESPONDER)) as { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    assert.equal(budget.spec.minAvailable, 1);
+    assert.deepEqual(budget.spec.selector.matchLabels, { "app.kubernetes.io/name": "ocsp-stapler-responder", "app.kubernetes.io/instance": "rel", "app.kubernetes.io/component": "responder" });
+    assert.ok(!(await render("responder.enabled=true", "responder.replicas=1")).some((m) => m.kind === "PodDisruptionBudget"));
+    assert.ok(!(await render("responder.enabled=true", "responder.podDisruptionBudget.enabled=false")).some((m) => m.kind === "PodDisruptionBudget"));
+  });
+
+  void it("with metrics.serviceMonitor.enabled, a ServiceMonitor for the responder's metrics port too", async () => {
+    const manifests = await render("responder.enabled=true", "metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom");
+    const monitor = parsed(named(manifests, "ServiceMonitor", RESPONDER)) as { metadata: { labels: Record<string, string> }; spec: { endpoints: unknown } };
+    assert.deepEqual(monitor.spec.endpoints, [{ port: "metrics", path: "/metrics", interval: "60s" }]);
+    assert.equal(monitor.metadata.labels.release, "prom");
+  });
+
+  void it("scheduling: the release's nodeSelector, tolerations and priorityClassName unless the responder's own are set; its own affinity replaces the anti-affinity", async () => {
+    const spec = async (...args: string[]) => (parsed(named(await renderWith(["--set", "responder.enabled=true", ...args]), "Deployment", RESPONDER)) as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+    const zone = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }] } } };
+    const inherited = await spec("--set", "nodeSelector.pool=ops", "--set", "tolerations[0].key=dedicated", "--set", "priorityClassName=low", "--set-json", `affinity=${JSON.stringify(zone)}`);
+    assert.deepEqual([inherited.nodeSelector, inherited.tolerations, inherited.priorityClassName], [{ pool: "ops" }, [{ key: "dedicated" }], "low"]);
+    assert.ok(JSON.stringify(inherited.affinity).includes("podAntiAffinity") && !JSON.stringify(inherited.affinity).includes("zone"), "the operator's affinity is the operator's");
+    const own = await spec("--set", "nodeSelector.pool=ops", "--set", "responder.nodeSelector.pool=edge", "--set", "tolerations[0].key=dedicated", "--set", "responder.tolerations[0].key=edge", "--set", "priorityClassName=low", "--set", "responder.priorityClassName=high", "--set-json", `responder.affinity=${JSON.stringify(zone)}`);
+    assert.deepEqual([own.nodeSelector, own.tolerations, own.priorityClassName, own.affinity], [{ pool: "edge" }, [{ key: "edge" }], "high", zone]);
+  });
+
+  void it("NOTES.txt prints the URL for servers' configs, with Apache's and nginx's lines; the port only when not 80", async () => {
+    const notes = async (...sets: string[]) => helm(["install", "rel", CHART, "--namespace", "ops", "--dry-run=client", ...sets.flatMap((set) => ["--set", set])]).then((output) => output.slice(output.indexOf("NOTES:")));
+    const url = "http://rel-ocsp-stapler-responder.ops.svc.cluster.local/";
+    const on = await notes("responder.enabled=true");
+    assert.ok(on.includes(`\n  ${url}\n`), on);
+    assert.ok(on.includes(`SSLStaplingForceURL ${url}\n`), on);
+    assert.ok(on.includes(`ssl_stapling_responder ${url};`), on);
+    const moved = await notes("responder.enabled=true", "responder.service.port=8080");
+    assert.ok(moved.includes("ssl_stapling_responder http://rel-ocsp-stapler-responder.ops.svc.cluster.local:8080/;"), moved);
+    assert.doesNotMatch(await notes(), /responder/);
   });
 });

@@ -40,7 +40,12 @@ void describe("the Dockerfile", () => {
     assert.match(finalStage, /^COPY --from=build \/app \/app$/m);
     assert.match(finalStage, /^USER 65532:65532$/m);
     assert.match(finalStage, /^ENTRYPOINT \["ocsp-stapler"\]\nCMD \["controller"\]$/m);
-    const chart = readFileSync(new URL("charts/ocsp-stapler/templates/deployment.yaml", ROOT), "utf8");
-    assert.match(chart, /runAsUser: 65532\n/, "the chart runs the image's user");
+    // Both of the chart's Deployments (the controller, the responder) take their pod securityContext from one named template.
+    const helpers = readFileSync(new URL("charts/ocsp-stapler/templates/_helpers.tpl", ROOT), "utf8");
+    assert.match(helpers, /\{\{- define "ocsp-stapler\.podSecurityContext" -\}\}\n(?:(?!\{\{).*\n)*runAsUser: 65532\n/, "the chart runs the image's user");
+    for (const template of ["deployment.yaml", "responder-deployment.yaml"]) {
+      const chart = readFileSync(new URL(`charts/ocsp-stapler/templates/${template}`, ROOT), "utf8");
+      assert.match(chart, /securityContext: \{\{- include "ocsp-stapler\.podSecurityContext" \. \| nindent 8 \}\}/, `${template} uses it`);
+    }
   });
 });

@@ -24,6 +24,7 @@ void describe("installing with the README's commands on a real API server", { ti
   const run = (command: string) => userShell(env.plane.kubeconfigPath, command);
   const exists = async (args: string[]) => env.kubectl(["get", ...args, "-o", "name"]).then(() => true, () => false);
   const [helmInstall, helmWatchSome, helmTwoReplicas, helmUninstall] = section("Install it with Helm", 4) as [string, string, string, string];
+  const [helmResponder] = section("In-cluster responder", 1) as [string];
   const [manifestApply, manifestDelete] = section("Or with plain manifests", 2) as [string, string];
   const [applyConfig, labelSecret, getConfig, applyNginx] = section("Staple a Secret", 4) as [string, string, string, string];
 
@@ -46,6 +47,7 @@ void describe("installing with the README's commands on a real API server", { ti
     ["default values", []],
     ["watchNamespaces, two replicas, a PodDisruptionBudget, no CRD", ["--set", "watchNamespaces={shop,web}", "--set", "replicas=2", "--set", "podDisruptionBudget.enabled=true", "--set", "crds.install=false", "--set", "logLevel=debug"]],
     ["a ServiceMonitor and a PrometheusRule", ["--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true"]],
+    ["the in-cluster responder, watching some namespaces, with its ServiceMonitor", ["--set", "responder.enabled=true", "--set", "watchNamespaces={shop,web}", "--set", "metrics.serviceMonitor.enabled=true"]],
   ];
   for (const [name, sets] of dryRuns) {
     void it(`the API server accepts the rendered chart (${name}) in a server-side dry run`, async () => {
@@ -53,6 +55,12 @@ void describe("installing with the README's commands on a real API server", { ti
       // A server-side dry run validates every object (RBAC, the Deployment, the CRD) and stores none.
       const applied = await env.kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
       assert.match(applied, /deployment\.apps\/rel-ocsp-stapler created \(server dry run\)/);
+      if (sets.includes("responder.enabled=true")) {
+        for (const object of ["deployment.apps", "serviceaccount", "service", "poddisruptionbudget.policy", "servicemonitor.monitoring.coreos.com"]) {
+          assert.match(applied, new RegExp(`${object.replaceAll(".", "\\.")}/rel-ocsp-stapler-responder created \\(server dry run\\)`), object);
+        }
+        assert.equal(applied.match(/role\.rbac\.authorization\.k8s\.io\/rel-ocsp-stapler-responder created/g)?.length, 2, "a Role in shop and in web");
+      }
       if (sets.includes("metrics.prometheusRule.enabled=true")) {
         assert.match(applied, /servicemonitor\.monitoring\.coreos\.com\/rel-ocsp-stapler created \(server dry run\)/);
         assert.match(applied, /prometheusrule\.monitoring\.coreos\.com\/rel-ocsp-stapler created \(server dry run\)/);
@@ -92,10 +100,25 @@ void describe("installing with the README's commands on a real API server", { ti
     assert.ok(await exists(["role/ocsp-stapler-leader-election", "-n", "ocsp-stapler"]));
   });
 
+  void it(`${helmResponder}: the responder, its read-only RBAC in the namespaces kept, its Service and PodDisruptionBudget`, async () => {
+    await run(helmResponder);
+    for (const object of [["deployment/ocsp-stapler-responder", "-n", "ocsp-stapler"], ["serviceaccount/ocsp-stapler-responder", "-n", "ocsp-stapler"], ["service/ocsp-stapler-responder", "-n", "ocsp-stapler"], ["poddisruptionbudget/ocsp-stapler-responder", "-n", "ocsp-stapler"], ["role/ocsp-stapler-responder", "-n", "shop"], ["rolebinding/ocsp-stapler-responder", "-n", "web"]]) {
+      assert.ok(await exists(object), `${object.join(" ")} exists`);
+    }
+    assert.ok(!(await exists(["clusterrole/ocsp-stapler-responder"])), "watchNamespaces kept: nothing cluster-wide");
+    const deployment = JSON.parse(await env.kubectl(["get", "deployment/ocsp-stapler-responder", "-n", "ocsp-stapler", "-o", "json"])) as { spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } } };
+    assert.equal(deployment.spec.replicas, 2);
+    assert.deepEqual(deployment.spec.template.spec.containers[0]?.args, ["responder", "--listen=:8080", "--metrics-addr=:9090", "--namespace=shop", "--namespace=web"]);
+    // The URL the README gives is the Service's name and port.
+    assert.equal(await env.kubectl(["get", "service/ocsp-stapler-responder", "-n", "ocsp-stapler", "-o", "jsonpath={.spec.ports[0].port}"]), "80");
+  });
+
   void it(`${helmUninstall}: the operator goes, the CRD and every StapleConfig stay`, async () => {
     await run(helmUninstall);
     assert.ok(!(await exists(["deployment/ocsp-stapler", "-n", "ocsp-stapler"])));
     assert.ok(!(await exists(["role/ocsp-stapler", "-n", "shop"])));
+    assert.ok(!(await exists(["deployment/ocsp-stapler-responder", "-n", "ocsp-stapler"])));
+    assert.ok(!(await exists(["role/ocsp-stapler-responder", "-n", "shop"])));
     assert.ok(await exists(["crd/stapleconfigs.ocsp-stapler.io"]));
     assert.ok(await exists(["stapleconfig/web", "-n", "shop"]));
   });
