@@ -3,12 +3,19 @@
 // namespace, one watching only "shop"), and each responder's ServiceAccount (a token
 // from the TokenRequest API) makes real requests. It may read Secrets, list and watch
 // them where it serves, and nothing else: no Secret writes, no StapleConfigs, Events,
-// Leases or ConfigMaps, and with watchNamespaces no Secret outside them.
+// Leases or ConfigMaps, and with watchNamespaces no Secret outside them; and with
+// exactly these rights the responder itself syncs and holds the staples.
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pino } from "pino";
+import { PooledKubeConfig } from "../../src/kube/pooled-kube-config.ts";
+import { systemClock } from "../../src/ocsp/clock.ts";
+import { Responder } from "../../src/responder/responder.ts";
 import { CHART, helm } from "../support/helm.ts";
+import { makeOfflineResponse } from "../support/offline-response.ts";
+import { createRootCa, goodEntry } from "../support/pki.ts";
 import { KubeEnv } from "../support/kube-env.ts";
 import { kubectl } from "../support/kube-tools.ts";
 
@@ -47,6 +54,34 @@ void describe("the responder's identity only reads Secrets", { timeout: 20 * 60_
   });
   after(async () => {
     await env.stop();
+  });
+
+  /** The responder itself, run with one release's token and the namespaces that release watches. */
+  const syncedResponder = async (release: string, namespaces: string[]) => {
+    const kubeConfig = new PooledKubeConfig();
+    kubeConfig.loadFromFile(join(env.plane.dir, `${release}-responder.kubeconfig`));
+    const responder = new Responder({ kubeConfig, namespaces, clock: systemClock, logger: pino({ level: "silent" }) });
+    try {
+      await responder.start();
+      return responder.index.size;
+    } finally {
+      responder.stop();
+      await kubeConfig.destroy();
+    }
+  };
+
+  void it("with only these rights, the responder itself syncs and holds the staple its namespaces have", async () => {
+    const ca = await createRootCa({ name: "responder-rbac", key: "p256" });
+    try {
+      const leaf = await ca.issue({ commonName: "rbac.example" });
+      const staple = Buffer.from(await makeOfflineResponse({ subject: leaf, ca, index: await ca.writeIndex([goodEntry(leaf)]) })).toString("base64");
+      await env.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "real-tls-ocsp", namespace: WATCHED, labels: { "app.kubernetes.io/managed-by": "ocsp-stapler" } }, data: { "tls.ocsp": staple } }));
+      assert.equal(await syncedResponder("some", [WATCHED]), 1);
+      assert.equal(await syncedResponder("all", []), 1);
+    } finally {
+      await env.kubectl(["delete", "secret", "real-tls-ocsp", "-n", WATCHED]);
+      await ca.cleanup();
+    }
   });
 
   void it("watching every namespace: gets, lists and watches Secrets in every namespace", async () => {
