@@ -12,7 +12,8 @@ import { INSTALL_MANIFEST, renderInstallManifest } from "../../scripts/render-ma
 interface Rendered { readonly kind: string; readonly name: string; readonly namespace?: string; readonly text: string }
 
 /** Where the operator's metrics are defined: every metric an alert uses must be named there. */
-const METRICS_SOURCE = readFileSync(new URL("../../src/observe/metrics.ts", import.meta.url), "utf8");
+const METRICS_SOURCE = readFileSync(new URL("../../src/observe/metrics.ts", import.meta.url), "utf8")
+  + readFileSync(new URL("../../src/responder/responder-metrics.ts", import.meta.url), "utf8");
 
 async function render(...sets: string[]): Promise<Rendered[]> {
   return renderWith(sets.flatMap((set) => ["--set", set]));
@@ -85,10 +86,12 @@ void describe("the Helm chart", () => {
     assert.ok((await renderWith(["--kube-version", "1.30.0"])).some((m) => m.kind === "ValidatingAdmissionPolicy"));
   });
 
-  void it("the optional PrometheusRule: three alerts, each expression valid PromQL, Prometheus's templates left for Prometheus", async () => {
-    const rule = loadAllYaml(only(await render("metrics.prometheusRule.enabled=true"), "PrometheusRule").text)[0] as { spec: { groups: { rules: { alert: string; expr: string; annotations: Record<string, string> }[] }[] } };
-    const rules = rule.spec.groups.flatMap((group) => group.rules);
-    assert.deepEqual(rules.map((entry) => entry.alert), ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing"]);
+  void it("the optional PrometheusRule: three alerts (four with the responder), each expression valid PromQL, Prometheus's templates left for Prometheus", async () => {
+    type Rule = { spec: { groups: { rules: { alert: string; expr: string; annotations: Record<string, string> }[] }[] } };
+    const alertsOf = async (...sets: string[]) => (loadAllYaml(only(await render("metrics.prometheusRule.enabled=true", ...sets), "PrometheusRule").text)[0] as Rule).spec.groups.flatMap((group) => group.rules);
+    assert.deepEqual((await alertsOf()).map((entry) => entry.alert), ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing"]);
+    const rules = await alertsOf("responder.enabled=true");
+    assert.deepEqual(rules.map((entry) => entry.alert), ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing", "OcspResponderHasNoStaple"]);
     for (const entry of rules) {
       let errors = 0;
       promql.parse(entry.expr).iterate({ enter: (node) => { if (node.type.isError) errors++; } });
