@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { PooledKubeConfig } from "../kube/pooled-kube-config.ts";
 import type { Scheduler } from "../ocsp/clock.ts";
 import { Controller } from "../controller/controller.ts";
 import { DEFAULT_FETCHER_LIMITS } from "../controller/staple-fetcher.ts";
@@ -13,6 +12,7 @@ import { UsageError } from "./usage-error.ts";
 import type { CommandContext } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
 import { shutdownSignal } from "./shutdown-signal.ts";
+import { loadKubeConfig } from "./load-kube-config.ts";
 
 export const CONTROLLER_HELP = `Usage: ocsp-stapler controller [--kubeconfig F] [--namespace NS …] [--metrics-addr :8080]
 
@@ -54,10 +54,7 @@ export async function runController(args: readonly string[], context: CommandCon
     ratePerHostPerSecond: positiveInteger(values, "fetch-rate", DEFAULT_FETCHER_LIMITS.ratePerHostPerSecond),
     concurrencyPerHost: positiveInteger(values, "fetch-concurrency", DEFAULT_FETCHER_LIMITS.concurrencyPerHost),
   };
-  const kubeConfig = new PooledKubeConfig(context.clock);
-  const kubeconfigPath = stringFlag(values, "kubeconfig");
-  if (kubeconfigPath === undefined) kubeConfig.loadFromDefault();
-  else kubeConfig.loadFromFile(kubeconfigPath);
+  const kubeConfig = loadKubeConfig(stringFlag(values, "kubeconfig"), context.clock);
   const namespaces = listFlag(values, "namespace");
   const logger = createLogger();
   const transport = new UndiciTransport();

@@ -1,4 +1,3 @@
-import { PooledKubeConfig } from "../kube/pooled-kube-config.ts";
 import { createLogger } from "../observe/logger.ts";
 import { startHealthServer } from "../observe/health-server.ts";
 import { Responder } from "../responder/responder.ts";
@@ -7,6 +6,7 @@ import { listFlag, parseCommandLine, stringFlag } from "./args.ts";
 import type { CommandContext } from "./command-context.ts";
 import { EXIT, type ExitStatus } from "./exit-status.ts";
 import { shutdownSignal } from "./shutdown-signal.ts";
+import { loadKubeConfig } from "./load-kube-config.ts";
 
 export const RESPONDER_HELP = `Usage: ocsp-stapler responder [--kubeconfig F] [--namespace NS …] [--listen :8080] [--metrics-addr :9090]
 
@@ -40,10 +40,7 @@ const OPTIONS = {
 export async function runResponder(args: readonly string[], context: CommandContext, stop: Promise<unknown> = shutdownSignal()): Promise<ExitStatus | "help"> {
   const { values } = parseCommandLine(args, OPTIONS, { min: 0, max: 0 });
   if (values.help === true) return "help";
-  const kubeConfig = new PooledKubeConfig(context.clock);
-  const kubeconfigPath = stringFlag(values, "kubeconfig");
-  if (kubeconfigPath === undefined) kubeConfig.loadFromDefault();
-  else kubeConfig.loadFromFile(kubeconfigPath);
+  const kubeConfig = loadKubeConfig(stringFlag(values, "kubeconfig"), context.clock);
   const namespaces = listFlag(values, "namespace");
   const logger = createLogger();
   const responder = new Responder({ kubeConfig, namespaces, clock: context.clock, logger });

@@ -11,7 +11,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { apacheSideBySide } from "../support/apache-side-by-side.ts";
-import { startApache, type ApacheStapling, type RunningApache } from "../support/apache.ts";
+import { withApache as withApacheServer, type ApacheStapling, type RunningApache } from "../support/apache.ts";
 import { startCountingProxy, type CountingProxy } from "../support/counting-proxy.ts";
 import { freePort } from "../support/free-port.ts";
 import { startNginx } from "../support/nginx.ts";
@@ -58,15 +58,8 @@ async function assertCheckVerifies(port: number): Promise<void> {
   assert.equal(json.serial, leaf.serialHex);
 }
 
-async function withApache(stapling: ApacheStapling, processes: number, body: (apache: RunningApache) => Promise<void>): Promise<void> {
-  const apache = await startApache({ certPath: chainPath, keyPath: leaf.keyPath, stapling, processes });
-  try {
-    await body(apache);
-  } catch (error) {
-    throw new Error(`${String(error)}\nApache's error log:\n${await apache.errorLog()}`, { cause: error });
-  } finally {
-    await apache.stop();
-  }
+function withApache(stapling: ApacheStapling, processes: number, body: (apache: RunningApache) => Promise<void>): Promise<void> {
+  return withApacheServer({ certPath: chainPath, keyPath: leaf.keyPath, stapling, processes }, body);
 }
 
 void describe("Apache mod_ssl stapling from SSLStaplingForceURL", { skip: skipUnlessInstalled(APACHE) }, () => {

@@ -16,7 +16,7 @@ import { Responder } from "../../src/responder/responder.ts";
 import { startResponderServer, type RunningResponderServer } from "../../src/responder/responder-server.ts";
 import { servableStaple } from "../../src/responder/servable-staple.ts";
 import { apacheSideBySide } from "../support/apache-side-by-side.ts";
-import { startApache, type RunningApache } from "../support/apache.ts";
+import { withApache, type RunningApache } from "../support/apache.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 import { startNginx } from "../support/nginx.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
@@ -44,16 +44,8 @@ void describe("Apache and nginx staple from the in-cluster responder", { timeout
   let aheadMs = 0;
   const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 
-  const withApache = async (body: (apache: RunningApache) => Promise<void>, processes = 2) => {
-    const apache = await startApache({ certPath: chainPath, keyPath: leaf.keyPath, stapling: { forceUrl: `${responderUrl}/ocsp`, ...RECOMMENDED }, processes });
-    try {
-      await body(apache);
-    } catch (error) {
-      throw new Error(`${String(error)}\nApache's error log:\n${await apache.errorLog()}`, { cause: error });
-    } finally {
-      await apache.stop();
-    }
-  };
+  const withApacheAtResponder = (body: (apache: RunningApache) => Promise<void>, processes = 2) =>
+    withApache({ certPath: chainPath, keyPath: leaf.keyPath, stapling: { forceUrl: `${responderUrl}/ocsp`, ...RECOMMENDED }, processes }, body);
 
   before(async () => {
     env = await KubeEnv.start(NS);
@@ -87,7 +79,7 @@ void describe("Apache and nginx staple from the in-cluster responder", { timeout
 
   void it("Apache (SSLStaplingForceURL) staples the operator's staple byte for byte; s_client and check verify it; the CA saw only the operator", async () => {
     assert.equal(rig.responder.requests.length, 1, "the operator's one request");
-    await withApache(async (apache) => {
+    await withApacheAtResponder(async (apache) => {
       const output = await sClientStatus(apache.port);
       assert.match(output, /OCSP Response Status: successful \(0x0\)/);
       assert.match(output, /Cert Status: good/);
@@ -123,7 +115,7 @@ void describe("Apache and nginx staple from the in-cluster responder", { timeout
 
   void it("with the CA's responder down, a freshly started Apache still staples the operator's staple", async () => {
     await rig.responder.stop();
-    await withApache(async (apache) => {
+    await withApacheAtResponder(async (apache) => {
       assert.deepEqual(Buffer.from((await handshake(apache.port)).staple ?? []), stored);
     });
   });
@@ -131,7 +123,7 @@ void describe("Apache and nginx staple from the in-cluster responder", { timeout
   void it("past the staple's usable end the responder serves nothing, and Apache staples nothing (never an expired staple)", async () => {
     const staple = servableStaple(stored) ?? assert.fail("the stored staple does not read");
     aheadMs = staple.usableUntilMs - Date.now() + 1_000;
-    await withApache(async (apache) => {
+    await withApacheAtResponder(async (apache) => {
       const first = await handshake(apache.port);
       assert.equal(stapleStatus(first.staple), "none");
     });

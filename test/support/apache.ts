@@ -59,16 +59,16 @@
  *   unauthorized (6)): stapled as it is (ReturnResponderErrors on) and cached
  *   for `SSLStaplingErrorCacheTimeout` (default 600 s), then asked again.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./free-port.ts";
 import { APACHE, findProgram } from "./programs.ts";
 import { waitListening } from "./server-process.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
+import { killGroupAtExit, stopProcessGroup } from "./process-group.ts";
 
 /** mod_ssl's own stapling: each field is one `SSLStapling*` directive; absent ones keep Apache's default. */
 export interface ApacheStapling {
@@ -127,15 +127,15 @@ export async function startApache(options: ApacheOptions): Promise<RunningApache
       const configPath = join(dir, "httpd.conf");
       await writeFile(configPath, apacheConfig(dir, port, options));
       const child = spawn(binary, ["-D", "FOREGROUND", "-f", configPath], { stdio: ["ignore", "ignore", "pipe"], detached: true });
-      track(child);
+      killGroupAtExit(child);
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
       child.on("error", (error) => { stderr += error.message; });
       const errorLog = async (): Promise<string> => `${await readFile(join(dir, "error.log"), "utf8").catch(() => "")}${stderr}`;
       if (await waitListening(port, child) && child.pid !== undefined) {
-        return { port, dir, pid: child.pid, errorLog, stop: () => stop(child, dir) };
+        return { port, dir, pid: child.pid, errorLog, stop: () => stopProcessGroup(child, dir) };
       }
-      await stop(child, undefined);
+      await stopProcessGroup(child, undefined);
       const why = await errorLog();
       if (!why.includes("Address already in use") || attempt >= 3) throw new Error(`Apache did not start:\n${why}`);
     }
@@ -210,71 +210,14 @@ function findUser(name: string): boolean {
   }
 }
 
-async function stop(child: ChildProcess, dir: string | undefined): Promise<void> {
-  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
-    signalGroup(child, "SIGTERM");
-    const clean = await Promise.race([exited, sleep(5_000, false, { ref: false })]);
-    if (!clean) {
-      signalGroup(child, "SIGKILL");
-      await exited;
-    }
-  }
-  // The parent reaps its children before it exits; a straggler is killed.
-  if (!(await groupGone(child, 5_000))) {
-    signalGroup(child, "SIGKILL");
-    await groupGone(child, 5_000);
-  }
-  if (dir !== undefined) await removeTempDir(dir);
-}
-
-/** True once no process of the server's group is left (polled), false after `timeoutMs`. */
-async function groupGone(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.pid === undefined) return true;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(-child.pid, 0);
-    } catch {
-      return true;
-    }
-    if (Date.now() > deadline) return false;
-    await sleep(20, undefined, { ref: false });
-  }
-}
-
-/** Signals the server's process group (it leads one, being spawned detached), so its children go too. */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+/** Runs `body` against an Apache started with `options`, stopped after; a failure carries Apache's error log. */
+export async function withApache(options: ApacheOptions, body: (apache: RunningApache) => Promise<void>): Promise<void> {
+  const apache = await startApache(options);
   try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
+    await body(apache);
+  } catch (error) {
+    throw new Error(`${String(error)}\nApache's error log:\n${await apache.errorLog()}`, { cause: error });
+  } finally {
+    await apache.stop();
   }
-}
-
-// ---------------------------------------------------------------------------
-// No leaked servers: the parent leads its own process group, so nothing kills
-// it with the test process; kill any group still running when that ends, also
-// by SIGINT/SIGTERM (e.g. the test runner's timeout).
-
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-function track(child: ChildProcess): void {
-  if (!hooked) {
-    hooked = true;
-    const killAll = (): void => {
-      for (const running of live) signalGroup(running, "SIGKILL");
-    };
-    process.on("exit", killAll);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => {
-        killAll();
-        process.kill(process.pid, signal);
-      });
-    }
-  }
-  live.add(child);
-  child.once("exit", () => live.delete(child));
 }

@@ -44,6 +44,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./free-port.ts";
 import { EXIM, findProgram } from "./programs.ts";
 import { makeTempDir, removeTempDir } from "./tmp.ts";
+import { killGroupAtExit, stopProcessGroup } from "./process-group.ts";
 
 export interface EximOptions {
   /** PEM: the leaf, then the intermediates Exim should send (`tls_certificate`). */
@@ -116,15 +117,15 @@ export async function startExim(options: EximOptions): Promise<RunningExim> {
       const configPath = join(dir, "exim.conf");
       await writeFile(configPath, config(dir, port, options), { mode: 0o644 });
       const child = spawn(binary, ["-C", configPath, "-bdf"], { stdio: ["ignore", "ignore", "pipe"], detached: true });
-      track(child);
+      killGroupAtExit(child);
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
       child.on("error", (error) => { stderr += error.message; });
       const log = async (): Promise<string> => `${await readLogs(dir)}${stderr}`;
       if (await started(port, child, log)) {
-        return { port, dir, log, stop: () => stop(child, dir) };
+        return { port, dir, log, stop: () => stopProcessGroup(child, dir) };
       }
-      await stop(child, undefined);
+      await stopProcessGroup(child, undefined);
       const why = await log();
       if (!why.includes("Address already in use") || attempt >= 3) throw new Error(`Exim did not start:\n${why}`);
     }
@@ -172,78 +173,8 @@ async function started(port: number, child: ChildProcess, log: () => Promise<str
   return false;
 }
 
-async function stop(child: ChildProcess, dir: string | undefined): Promise<void> {
-  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
-    signalGroup(child, "SIGTERM");
-    const clean = await Promise.race([exited, sleep(5_000, false, { ref: false })]);
-    if (!clean) {
-      signalGroup(child, "SIGKILL");
-      await exited;
-    }
-  }
-  // A connection's process can outlive the daemon by a moment and still log
-  // (a client's TLS alert, say), recreating log/ in a removed temp dir.
-  if (!(await groupGone(child, 5_000))) {
-    signalGroup(child, "SIGKILL");
-    await groupGone(child, 5_000);
-  }
-  if (dir !== undefined) await removeTempDir(dir);
-}
-
-/** True once no process of the daemon's group is left (polled), false after `timeoutMs`. */
-async function groupGone(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.pid === undefined) return true;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(-child.pid, 0);
-    } catch {
-      return true;
-    }
-    if (Date.now() > deadline) return false;
-    await sleep(20, undefined, { ref: false });
-  }
-}
-
-/** Signals the daemon's process group (it leads one, being spawned detached), so its children go too. */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
-}
-
 async function readLogs(dir: string): Promise<string> {
   const read = (name: string): Promise<string> => readFile(join(dir, "log", name), "utf8").catch(() => "");
   const [main, panic] = await Promise.all([read("mainlog"), read("paniclog")]);
   return `${main}${panic === "" ? "" : `paniclog:\n${panic}`}`;
-}
-
-// ---------------------------------------------------------------------------
-// No leaked daemons: a daemon leads its own process group, so nothing kills
-// it with the test process; kill any still running when that ends, also by
-// SIGINT/SIGTERM (e.g. the test runner's timeout).
-
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-function track(child: ChildProcess): void {
-  if (!hooked) {
-    hooked = true;
-    const killAll = (): void => {
-      for (const running of live) signalGroup(running, "SIGKILL");
-    };
-    process.on("exit", killAll);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => {
-        killAll();
-        process.kill(process.pid, signal);
-      });
-    }
-  }
-  live.add(child);
-  child.once("exit", () => live.delete(child));
 }
