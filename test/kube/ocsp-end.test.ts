@@ -53,7 +53,7 @@ void describe("the end of public OCSP: certificates without a responder, must-st
     const entry = status.secrets?.find((candidate) => candidate.name === "crl-only-tls");
     assert.equal(entry?.error, undefined, "not an error");
     assert.equal(entry?.notice?.code, "NoResponderURL");
-    assert.match(entry?.notice?.message ?? "", /revocation is CRL-only .*expected, as the certificate is not must-staple/);
+    assert.match(entry.notice.message, /revocation is CRL-only .*expected, as the certificate is not must-staple/);
     await eventually("a NoResponderURL Event", async () => ((await env.eventReasons("Secret", "crl-only-tls")).includes("NoResponderURL") ? true : undefined));
     assert.equal(sumSeries(await scrape(), "ocsp_stapler_certificates_without_responder", { namespace: NS, config: `${NS}/crl` }), 1);
     // Looked at again (any change of the Secret): still nothing fetched, no second Event.
