@@ -1,3 +1,4 @@
+import { mustStapleUnstapled } from "../staple/plan.ts";
 import type { ConditionReason } from "../staple/reasons.ts";
 import type { ChainElementState, SecretState } from "../staple/secret-state.ts";
 
@@ -9,6 +10,10 @@ export interface StapleConfigStatus {
   readonly stapled: number;
   readonly revoked: number;
   readonly failing: number;
+  /** Selected Secrets whose certificate names no OCSP responder (CRL-only): not failing unless must-staple. Absent when none. */
+  readonly noResponder?: number;
+  /** Selected must-staple Secrets without a staple (failing, or withdrawn): critical. Absent when none. */
+  readonly mustStapleUnstapled?: number;
   readonly nextRefresh?: string;
   readonly secrets: readonly SecretStatusEntry[];
 }
@@ -18,7 +23,7 @@ export interface StapleConfigStatus {
  * 50): a Secret's state as the CRD shows it, times as RFC 3339 without
  * fractions, and `Conflict` for a Secret an older config owns.
  */
-export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" | "certStatus" | "staple"> {
+export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" | "certStatus" | "staple" | "mustStaple" | "notice"> {
   readonly thisUpdate?: string;
   readonly nextUpdate?: string;
   readonly nextRefresh?: string;
@@ -55,15 +60,21 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
   const failingStates = owned.filter((state) => state.error !== undefined);
   const stapled = owned.filter((state) => state.staple !== undefined).length;
   const chainProblem = firstChainProblem(owned);
-  const firstProblem = failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : chainProblem?.reason);
+  const unstapledMustStaple = owned.filter(mustStapleUnstapled);
+  const firstProblem = unstapledMustStaple.length > 0 ? "MustStapleUnstapled" : failingStates[0]?.error?.code ?? (conflicts.length > 0 ? "Conflict" : chainProblem?.reason);
   let nextRefresh = Number.POSITIVE_INFINITY;
   for (const state of owned) nextRefresh = Math.min(nextRefresh, nextCheckOf(state) ?? Number.POSITIVE_INFINITY);
-  const ready = stapled === owned.length && conflicts.length === 0;
+  // A certificate without a responder (and not must-staple) has nothing to staple: expected, so it keeps no config from Ready.
+  const noResponder = owned.filter((state) => state.noResponder === true).length;
+  const nothingToStaple = owned.filter((state) => state.noResponder === true && state.error === undefined && state.staple === undefined).length;
+  const ready = stapled + nothingToStaple === owned.length && conflicts.length === 0;
+  const crlOnly = nothingToStaple === 0 ? "" : `; ${nothingToStaple} name no OCSP responder (CRL-only: nothing to staple)`;
+  const mustStapleNote = unstapledMustStaple.length === 0 ? "" : `${unstapledMustStaple.length} must-staple Secrets have no staple (browsers that enforce must-staple refuse them), first ${unstapledMustStaple.map((state) => state.name).sort()[0] ?? ""}; `;
   const conditions: Condition[] = [
     condition("Ready", ready, ready ? (owned.length === 0 ? "NothingSelected" : "AllStapled") : (firstProblem ?? "Pending"),
-      ready ? `${stapled} of ${owned.length} selected Secrets have a verified staple` : `${owned.length - stapled} of ${owned.length} selected Secrets have no staple${conflicts.length > 0 ? `; ${conflicts.length} selected Secrets belong to an older StapleConfig` : ""}`),
+      ready ? `${stapled} of ${owned.length} selected Secrets have a verified staple${crlOnly}` : `${owned.length - stapled} of ${owned.length} selected Secrets have no staple${crlOnly}${conflicts.length > 0 ? `; ${conflicts.length} selected Secrets belong to an older StapleConfig` : ""}`),
     condition("Degraded", firstProblem !== undefined, firstProblem ?? "AsExpected",
-      firstProblem === undefined ? "every fetch succeeded" : `${failingStates.length} Secrets failing, ${conflicts.length} in conflict${chainProblem === undefined ? "" : `; ${chainProblem.message}`}`),
+      firstProblem === undefined ? `every fetch succeeded${crlOnly}` : `${mustStapleNote}${failingStates.length} Secrets failing, ${conflicts.length} in conflict${chainProblem === undefined ? "" : `; ${chainProblem.message}`}`),
   ].map((entry) => ({ ...entry, observedGeneration: generation, lastTransitionTime: transitionTime(entry, previous, now) }));
   return {
     observedGeneration: generation,
@@ -72,6 +83,8 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
     stapled,
     revoked: owned.filter((state) => state.certStatus === "Revoked").length,
     failing: failingStates.length,
+    ...(noResponder === 0 ? {} : { noResponder }),
+    ...(unstapledMustStaple.length === 0 ? {} : { mustStapleUnstapled: unstapledMustStaple.length }),
     ...(nextRefresh === Number.POSITIVE_INFINITY ? {} : { nextRefresh: rfc3339(nextRefresh) }),
     secrets: listedEntries(owned, conflicts),
   };
@@ -120,7 +133,7 @@ function transitionTime(entry: Pick<Condition, "type" | "status">, previous: unk
 }
 
 function entryOf(state: SecretState): SecretStatusEntry {
-  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, staple, error, chain, chainError } = state;
+  const { name, serial, certStatus, thisUpdateMs, nextUpdateMs, staple, error, chain, chainError, mustStaple, notice } = state;
   const nextCheckAtMs = nextCheckOf(state);
   return {
     name,
@@ -131,6 +144,8 @@ function entryOf(state: SecretState): SecretStatusEntry {
     ...(nextCheckAtMs === undefined ? {} : { nextRefresh: rfc3339(nextCheckAtMs) }),
     ...(staple === undefined ? {} : { staple }),
     ...(error === undefined ? {} : { error }),
+    ...(notice === undefined ? {} : { notice }),
+    ...(mustStaple === undefined ? {} : { mustStaple }),
     ...(chain === undefined ? {} : { chain: chain.map(chainEntryOf) }),
     ...(chainError === undefined ? {} : { chainError }),
   };

@@ -6,6 +6,7 @@ import type { HttpTransport } from "../ocsp/http-transport.ts";
 import { OcspClient } from "../ocsp/ocsp-client.ts";
 import { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { Random } from "../staple/refresh-policy.ts";
+import { mustStapleUnstapled } from "../staple/plan.ts";
 import { CompanionCache } from "../kube/companion-cache.ts";
 import { toCompanionSnapshot, trimCompanion, type CompanionSnapshot } from "../kube/companion-snapshot.ts";
 import { describeApiError, retryAfterMs } from "../kube/api-error.ts";
@@ -271,6 +272,8 @@ export class Controller {
         certStatus: state.staple === undefined ? "none" : (state.certStatus ?? "unknown").toLowerCase(),
         ...(state.nextUpdateMs === undefined ? {} : { nextUpdateMs: state.nextUpdateMs }),
         ...(state.nextCheckAtMs === undefined ? {} : { nextRefreshMs: state.nextCheckAtMs }),
+        ...(state.noResponder === true ? { noResponder: true } : {}),
+        ...(mustStapleUnstapled(state) ? { mustStapleUnstapled: true } : {}),
       };
     }
   }

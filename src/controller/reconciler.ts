@@ -145,7 +145,7 @@ export class SecretReconciler {
     const store = stapleStore(this.deps.api, secret, config, this.deps.companions);
     const responderFull = this.responderFull(secret, config, store, base.previous, base.now);
     if (responderFull !== undefined) return { responderFull };
-    const read = await this.readChain(secret);
+    const read = await this.readChain(secret, config.responder.urlOverride === "");
     const stored = "chain" in read ? await this.stapleInPlace(store, config, read.chain, read.issuer, base.now) : undefined;
     return {
       facts: { ...base, secret: secretFacts, owner: { config: ownerFacts(config, store), chain: read.facts, stored } },
@@ -173,14 +173,19 @@ export class SecretReconciler {
     return room;
   }
 
-  private async readChain(secret: TlsSecret): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {
+  /** `ownUrls`: the leaf's AIA OCSP URLs are asked (no urlOverride), so a leaf without one has no responder. */
+  private async readChain(secret: TlsSecret, ownUrls: boolean): Promise<{ facts: ChainFacts; chain: Chain; issuer: FoundIssuer } | { facts: ChainFacts }> {
     try {
       // Found once here: the fetch and the staple in place use it, neither looks again.
       // The PEM text is rebuilt from the cached DER only on a miss (getters).
       const source = { get tlsCrt() { return secret.chain.pem; }, get caCrt() { return secret.caBundle?.pem; } };
       const { chain, issuer } = await this.chains.read(source, this.deps.downloadIssuer, `${secret.chain.sha256} ${secret.caBundle?.sha256 ?? "-"}`);
       const { leaf } = chain;
-      return { facts: { kind: "read", leafSha256: leaf.sha256, notBefore: leaf.notBefore, notAfter: leaf.notAfter }, chain, issuer };
+      const facts: ChainFacts = {
+        kind: "read", leafSha256: leaf.sha256, notBefore: leaf.notBefore, notAfter: leaf.notAfter,
+        mustStaple: leaf.mustStaple, noResponder: ownUrls && leaf.ocspUrls.length === 0,
+      };
+      return { facts, chain, issuer };
     } catch (error) {
       if (!isOcspError(error)) throw error;
       return { facts: { kind: "unreadable", code: error.code, message: error.message } };

@@ -8,6 +8,10 @@ export interface StapleSample {
   readonly certStatus: string;
   readonly nextUpdateMs?: number;
   readonly nextRefreshMs?: number;
+  /** The certificate names no OCSP responder (CRL-only). */
+  readonly noResponder?: boolean;
+  /** A must-staple certificate without a staple (failing, or withdrawn). */
+  readonly mustStapleUnstapled?: boolean;
 }
 
 /** What the metrics read at scrape time: the controller's caches, never a copy that could go stale. */
@@ -46,6 +50,17 @@ export class Metrics {
     new Gauge({
       name: "ocsp_stapler_staple_next_refresh_timestamp_seconds", help: "When the staple is next refreshed.", labelNames: labels, registers: [this.registry],
       collect() { this.reset(); for (const s of source.staples()) if (s.nextRefreshMs !== undefined) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, s.nextRefreshMs / 1000); },
+    });
+    new Gauge({
+      name: "ocsp_stapler_certificates_without_responder", help: "Selected Secrets whose certificate names no OCSP responder (its CA turned OCSP off: CRL-only, nothing to staple), by StapleConfig.", labelNames: ["namespace", "config"], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of source.staples()) if (s.noResponder === true) this.inc({ namespace: s.namespace, config: s.config });
+      },
+    });
+    new Gauge({
+      name: "ocsp_stapler_must_staple_unstapled", help: "1 for each must-staple certificate (TLS Feature status_request) that has no staple: browsers that enforce must-staple refuse it.", labelNames: labels, registers: [this.registry],
+      collect() { this.reset(); for (const s of source.staples()) if (s.mustStapleUnstapled === true) this.set({ namespace: s.namespace, secret: s.secret, config: s.config }, 1); },
     });
     new Gauge({
       name: "ocsp_stapler_cert_status", help: "Selected Secrets by the certificate status of their staple (good, revoked, unknown, none).", labelNames: ["status"], registers: [this.registry],

@@ -1,5 +1,5 @@
 import * as asn1js from "asn1js";
-import { children, decodeDer, encodedBytes, explicit, integerBytes, isContextTag, octets, oid } from "./asn1-walk.ts";
+import { children, decodeDer, encodedBytes, explicit, integerBytes, isContextTag, octets, oid, smallInteger } from "./asn1-walk.ts";
 import { fail } from "./errors.ts";
 import { OID } from "./oids.ts";
 
@@ -16,6 +16,12 @@ export interface CertificateFields {
   readonly ocspUrls: readonly string[];
   readonly caIssuerUrls: readonly string[];
   readonly extendedKeyUsages: readonly string[];
+  /**
+   * The TLS Feature extension (RFC 7633) lists status_request: "must-staple".
+   * Browsers that enforce it (Firefox) refuse the certificate when the
+   * server sends no staple.
+   */
+  readonly mustStaple: boolean;
 }
 
 /**
@@ -47,6 +53,7 @@ export function readCertificateFields(der: Uint8Array): CertificateFields {
     ocspUrls: access.get(OID.adOcsp) ?? [],
     caIssuerUrls: access.get(OID.adCaIssuers) ?? [],
     extendedKeyUsages: keyPurposes(extensions.get(OID.extKeyUsage)),
+    mustStaple: tlsFeatures(extensions.get(OID.tlsFeature)).includes(STATUS_REQUEST),
   };
 }
 
@@ -92,4 +99,13 @@ function accessLocations(value: Uint8Array | undefined): Map<string, string[]> {
 function keyPurposes(value: Uint8Array | undefined): string[] {
   if (value === undefined) return [];
   return children(decodeDer(value, "extKeyUsage"), "ExtKeyUsageSyntax").map((purpose) => oid(purpose, "KeyPurposeId"));
+}
+
+/** The TLS extension number of status_request (RFC 6066 §8): the TLS Feature that means must-staple. */
+const STATUS_REQUEST = 5;
+
+/** Features ::= SEQUENCE OF INTEGER (RFC 7633 §4.1): the TLS extension numbers the server must send. */
+function tlsFeatures(value: Uint8Array | undefined): number[] {
+  if (value === undefined) return [];
+  return children(decodeDer(value, "tlsFeature"), "Features").map((feature) => smallInteger(feature, "TLS feature"));
 }

@@ -23,6 +23,8 @@ export class Certificate {
   readonly ocspUrls: readonly string[];
   readonly caIssuerUrls: readonly string[];
   readonly extendedKeyUsages: readonly string[];
+  /** TLS Feature status_request (RFC 7633): clients that enforce it refuse the certificate without a staple. */
+  readonly mustStaple: boolean;
   readonly subject: string;
   /** Built once per certificate: creating a KeyObject costs more than a verify. */
   readonly publicKey: KeyObject;
@@ -43,6 +45,7 @@ export class Certificate {
     this.ocspUrls = fields.ocspUrls;
     this.caIssuerUrls = fields.caIssuerUrls;
     this.extendedKeyUsages = fields.extendedKeyUsages;
+    this.mustStaple = fields.mustStaple;
     this.subject = x509.subject.replaceAll("\n", ", ");
   }
 

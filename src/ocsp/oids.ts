@@ -10,6 +10,8 @@ export const OID = {
   adOcsp: "1.3.6.1.5.5.7.48.1",
   adCaIssuers: "1.3.6.1.5.5.7.48.2",
   extKeyUsage: "2.5.29.37",
+  // RFC 7633 §4.1: the TLS Feature extension (must-staple when it lists status_request)
+  tlsFeature: "1.3.6.1.5.5.7.1.24",
   // Hash algorithms (CertID)
   sha1: "1.3.14.3.2.26",
   sha224: "2.16.840.1.101.3.4.2.4",

@@ -48,7 +48,13 @@ export interface OwnerFacts {
 
 /** tls.crt read and its issuer found, or why not. */
 export type ChainFacts =
-  | { readonly kind: "read"; readonly leafSha256: string; readonly notBefore: Date; readonly notAfter: Date }
+  | {
+      readonly kind: "read"; readonly leafSha256: string; readonly notBefore: Date; readonly notAfter: Date;
+      /** The leaf is must-staple (TLS Feature status_request, RFC 7633). */
+      readonly mustStaple?: boolean;
+      /** The leaf names no OCSP responder and the config sets no urlOverride: nothing can be fetched. */
+      readonly noResponder?: boolean;
+    }
   | { readonly kind: "unreadable"; readonly code: OcspErrorCode; readonly message: string };
 
 /** The staple in its holder now. */
@@ -143,6 +149,10 @@ export const STALE_RETRY_MS = 1_000;
 export const EXPIRING_WARNING_MS = 24 * 3_600_000;
 
 export function planReconcile(facts: PlanFacts, progress: Progress): Plan {
+  return withMustStaple(facts, planStep(facts, progress));
+}
+
+function planStep(facts: PlanFacts, progress: Progress): Plan {
   const touched = touchedConfigs(facts);
   if (facts.secret === undefined) return { actions: [], next: done("forget", touched) };
   if (progress.step === "start") {
@@ -217,6 +227,7 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   const owned = ownedFacts(facts);
   if (owned === undefined) return { actions: [], next: done("forget", touched) };
   if (invalid !== undefined) return invalidLeaf(owned, invalid);
+  if (owner.chain.noResponder === true) return noResponder(owned, owner.chain.mustStaple === true);
   const sameBasis = previous?.basis === owned.basis ? previous : undefined;
   const due = dueAt(sameBasis, owned, now);
   if (due !== undefined && due > now) {
@@ -226,6 +237,71 @@ function planOwned(facts: PlanFacts, touched: readonly string[]): Plan {
   // this cache has not seen that deletion yet (write nothing: the deletion event comes next).
   if (previous?.staple !== undefined && owned.stored === undefined) return { actions: [], next: { kind: "checkExists" } };
   return beforeFetch(owned);
+}
+
+/** What a leaf without an OCSP responder tells the user (status entry, Event). */
+export const NO_RESPONDER_MESSAGE = "the certificate names no OCSP responder (no AIA OCSP URL): its CA publishes none, so revocation is CRL-only and there is nothing to staple";
+
+/**
+ * A leaf that names no OCSP responder, with no urlOverride: public CAs are
+ * turning OCSP off, so this is expected, not a failure — reported in the
+ * entry (`notice`) and counted (`status.noResponder`), with one Normal Event.
+ * A must-staple leaf is the exception: without a staple, browsers that
+ * enforce must-staple refuse it, so it fails (`error`, Degraded) and is
+ * flagged MustStapleUnstapled (withMustStaple). Nothing is fetched, and no
+ * retry is scheduled: a certificate's AIA never changes, so only a change of
+ * the Secret (a new certificate) or of the config (a urlOverride) can mend
+ * it, and both requeue the Secret. A staple in place (fetched through a
+ * urlOverride since removed) goes: nothing would refresh it.
+ */
+function noResponder(owned: Owned, mustStaple: boolean): Plan {
+  const { config, facts } = owned;
+  const actions: Action[] = owned.stored === undefined ? [] : [{
+    kind: "removeStaple",
+    event: { type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple from ${config.holder}: ${NO_RESPONDER_MESSAGE}, so nothing would refresh it` },
+    log: { level: "warn", message: "staple withdrawn", fields: { reason: "NoResponderURL" } },
+  }];
+  const message = mustStaple
+    ? `${NO_RESPONDER_MESSAGE}; the certificate is must-staple, so browsers that enforce must-staple refuse it: reissue it without must-staple (or from a CA with OCSP), or set spec.responder.urlOverride`
+    : `${NO_RESPONDER_MESSAGE}; expected, as the certificate is not must-staple`;
+  const reported = facts.previous?.noResponder === true;
+  const finding = { code: "NoResponderURL", message } as const;
+  return {
+    actions,
+    next: finish({
+      state: { config: config.key, name: owned.name, failures: 0, basis: owned.basis, noResponder: true, ...(mustStaple ? { error: finding } : { notice: finding }) },
+      // A must-staple leaf's Event is MustStapleUnstapled (withMustStaple).
+      events: reported || mustStaple ? [] : [{ type: "Normal", reason: "NoResponderURL", message }],
+      ...(reported ? {} : { log: { level: mustStaple ? "warn" : "info", message, fields: { reason: "NoResponderURL" } } }),
+      touchedConfigs: owned.touched,
+    }),
+  };
+}
+
+/** Whether an entry describes a must-staple certificate that has no staple in place and cannot get one now (a failure, or withdrawn). */
+export function mustStapleUnstapled(state: SecretState): boolean {
+  return state.mustStaple === true && state.staple === undefined && state.error !== undefined;
+}
+
+/**
+ * Marks the entries of a must-staple leaf (`mustStaple`), and sends one
+ * Warning Event, MustStapleUnstapled, when such a Secret becomes unstapled
+ * (it fails with no staple in place, or its staple was withdrawn): browsers
+ * that enforce must-staple refuse the certificate from then on.
+ */
+function withMustStaple(facts: PlanFacts, plan: Plan): Plan {
+  const chain = facts.owner?.chain;
+  if (chain?.kind !== "read" || chain.mustStaple !== true) return plan;
+  const { next } = plan;
+  if (next.kind === "fetch") return next.meanwhile === undefined ? plan : { ...plan, next: { ...next, meanwhile: { ...next.meanwhile, mustStaple: true } } };
+  if (next.kind !== "done" || typeof next.state !== "object") return plan;
+  const state: SecretState = { ...next.state, mustStaple: true };
+  if (!mustStapleUnstapled(state) || (facts.previous !== undefined && mustStapleUnstapled(facts.previous))) return { ...plan, next: { ...next, state } };
+  const event: PlannedEvent = {
+    type: "Warning", reason: "MustStapleUnstapled",
+    message: `The certificate is must-staple (TLS Feature status_request) and has no staple: browsers that enforce must-staple refuse it (${state.error?.code ?? ""}: ${state.error?.message ?? ""})`,
+  };
+  return { ...plan, next: { ...next, state, events: [...next.events, event] } };
 }
 
 /** A status entry's error. */

@@ -46,7 +46,11 @@ export type EventReason =
   /** The first failure of a refresh streak (later ones only log, and count in the status). */
   | "FetchFailed"
   /** Fetches fail and the staple in place has less than a day left. */
-  | "StapleExpiring";
+  | "StapleExpiring"
+  /** Normal: the certificate names no OCSP responder (its CA turned OCSP off, or never had it): CRL-only, nothing to staple. */
+  | Extract<StapleReason, "NoResponderURL">
+  /** Warning: a must-staple certificate (TLS Feature status_request) has no staple: browsers that enforce must-staple refuse it. */
+  | "MustStapleUnstapled";
 
 /** Condition reasons of a StapleConfig (`Ready`, `Degraded`), besides the first failing Secret's StapleReason. */
 export type ConditionReason =
@@ -60,7 +64,9 @@ export type ConditionReason =
   /** Not degraded. */
   | "AsExpected"
   /** A selected Secret belongs to an older StapleConfig that selects it too. */
-  | "Conflict";
+  | "Conflict"
+  /** Degraded: a must-staple certificate has no staple (critical: browsers that enforce must-staple refuse it). */
+  | "MustStapleUnstapled";
 
 /**
  * Why the reloader refused a staple or failed to hand one to the server: the

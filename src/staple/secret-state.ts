@@ -27,6 +27,16 @@ export interface SecretState {
    * digest (scheduleBasis), as one is kept per Secret.
    */
   readonly basis?: string;
+  /** The leaf is must-staple (TLS Feature status_request, RFC 7633). */
+  readonly mustStaple?: true;
+  /**
+   * The leaf names no OCSP responder (no AIA OCSP URL) and the config sets no
+   * urlOverride: nothing is fetched; reported, and a failure only for a
+   * must-staple leaf (README, "When your CA turns OCSP off").
+   */
+  readonly noResponder?: true;
+  /** Something expected but worth knowing, not a failure (`NoResponderURL` of a leaf that is not must-staple). */
+  readonly notice?: { readonly code: StapleReason; readonly message: string };
   /** A StapleExpiring Event was sent during the current failure streak. */
   readonly expiringReported?: boolean;
   /** `chain: Full`: each intermediate's state, in served order (chain-plan.ts); absent for `chain: Leaf`. */

@@ -86,12 +86,13 @@ void describe("the Helm chart", () => {
     assert.ok((await renderWith(["--kube-version", "1.30.0"])).some((m) => m.kind === "ValidatingAdmissionPolicy"));
   });
 
-  void it("the optional PrometheusRule: three alerts (four with the responder), each expression valid PromQL, Prometheus's templates left for Prometheus", async () => {
+  void it("the optional PrometheusRule: five alerts (six with the responder), each expression valid PromQL, Prometheus's templates left for Prometheus", async () => {
     type Rule = { spec: { groups: { rules: { alert: string; expr: string; annotations: Record<string, string> }[] }[] } };
     const alertsOf = async (...sets: string[]) => (loadAllYaml(only(await render("metrics.prometheusRule.enabled=true", ...sets), "PrometheusRule").text)[0] as Rule).spec.groups.flatMap((group) => group.rules);
-    assert.deepEqual((await alertsOf()).map((entry) => entry.alert), ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing"]);
+    const always = ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing", "OcspMustStapleUnstapled", "OcspNoResponderURL"];
+    assert.deepEqual((await alertsOf()).map((entry) => entry.alert), always);
     const rules = await alertsOf("responder.enabled=true");
-    assert.deepEqual(rules.map((entry) => entry.alert), ["OcspStapleExpiresSoon", "OcspCertificateRevoked", "OcspResponderFailing", "OcspResponderHasNoStaple"]);
+    assert.deepEqual(rules.map((entry) => entry.alert), [...always, "OcspResponderHasNoStaple"]);
     for (const entry of rules) {
       let errors = 0;
       promql.parse(entry.expr).iterate({ enter: (node) => { if (node.type.isError) errors++; } });

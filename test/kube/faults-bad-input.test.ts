@@ -127,10 +127,6 @@ void describe("fault: bad input in the cluster", { timeout: 20 * 60_000 }, () =>
       for (const line of keyLines) logs.watch(line);
       return tlsSecret("key-in-crt-tls", BAD, leaf.keyPem);
     } },
-    { name: "no-ocsp-url-tls", code: "NoResponderURL", body: async () => {
-      const leaf = await rig.ca.issue({ commonName: "no-ocsp-url.example" });
-      return tlsSecret("no-ocsp-url-tls", BAD, leaf.certPem + rig.ca.certPem);
-    } },
     { name: "no-issuer-tls", code: "NoIssuer", body: async () => {
       // Issued by an intermediate that is nowhere: not in tls.crt, no ca.crt, no AIA caIssuers URL.
       const intermediate = await rig.ca.issueIntermediate({ name: "faults-hidden-intermediate" });
@@ -145,6 +141,10 @@ void describe("fault: bad input in the cluster", { timeout: 20 * 60_000 }, () =>
 
   void it("each bad Secret is reported in its StapleConfig's status with its code, and gets no companion", async () => {
     for (const { body } of badCases) await create(await body());
+    // A leaf naming no OCSP responder is not bad: its CA turned OCSP off (CRL-only). Reported as a notice, not failing (test/kube/ocsp-end.test.ts).
+    await create(tlsSecret("no-ocsp-url-tls", BAD, (await rig.ca.issue({ commonName: "no-ocsp-url.example" })).certPem + rig.ca.certPem));
+    const crlOnly = await env.entry("bad", "no-ocsp-url-tls", (candidate) => (candidate as { notice?: unknown }).notice !== undefined);
+    assert.deepEqual([(crlOnly as { notice?: { code: string } }).notice?.code, crlOnly.error], ["NoResponderURL", undefined]);
     for (const { name, code, message } of badCases) {
       const entry = await env.entry("bad", name, (candidate) => candidate.error !== undefined);
       assert.equal(entry.error?.code, code, `${name}: ${entry.error?.message ?? ""}`);
@@ -162,7 +162,7 @@ void describe("fault: bad input in the cluster", { timeout: 20 * 60_000 }, () =>
     good.push({ name: "chain-and-key-tls", cert: keyed });
     await Promise.all(good.map(({ name, cert }) => create(tlsSecret(name, BAD, cert.certPem + rig.ca.certPem + (name === "chain-and-key-tls" ? cert.keyPem : "")))));
     const status = await unhurried("every good Secret stapled", async () => { const s = await env.statusOf("bad"); return s?.stapled === good.length ? s : undefined; }, 60);
-    assert.deepEqual([status.selected, status.stapled, status.failing], [good.length + badCases.length, good.length, badCases.length]);
+    assert.deepEqual([status.selected, status.stapled, status.failing], [good.length + badCases.length + 1, good.length, badCases.length], "the leaf without an OCSP URL is selected, not failing");
     assert.equal(conditionOf(status, "Degraded")?.status, "True");
     for (const { name, cert } of good) {
       const companions = await env.core.listNamespacedSecret({ namespace: NS, labelSelector: `ocsp-stapler.io/source=${name}` });

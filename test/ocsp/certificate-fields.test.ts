@@ -4,12 +4,14 @@
 // delegated responders, AIA with several URLs.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import { readCertificateFields } from "../../src/ocsp/certificate-fields.ts";
 import { Certificate } from "../../src/ocsp/certificate.ts";
 import { OID } from "../../src/ocsp/oids.ts";
 import { readCertificates } from "../../src/ocsp/pem.ts";
+import { createRootCa, type TestCa } from "../support/pki.ts";
 
 const ROOT = new URL("../fixtures/ocsp-vectors/", import.meta.url);
 
@@ -64,6 +66,39 @@ void describe("readCertificateFields agrees with pkijs", () => {
     const der = first?.der ?? assert.fail("a certificate");
     for (const length of [0, 1, 10, der.length - 1]) {
       assert.throws(() => Certificate.fromDer(der.subarray(0, length)), { code: "BadCertificate" });
+    }
+  });
+});
+
+void describe("must-staple: the TLS Feature extension (RFC 7633)", () => {
+  let ca: TestCa | undefined;
+  before(async () => { ca = await createRootCa({ name: "Must-Staple Test Root", key: "p256" }); });
+  after(() => ca?.cleanup());
+  const fieldsOf = async (mustStaple: boolean) => {
+    const leaf = await (ca as TestCa).issue({ commonName: `must-staple-${String(mustStaple)}`, ocspUrl: "http://127.0.0.1:9/", mustStaple });
+    const [certificate] = readCertificates(leaf.certPem, "leaf");
+    return certificate ?? assert.fail("a certificate");
+  };
+
+  void it("a leaf whose TLS Feature lists status_request (5) is must-staple; one without the extension is not", async () => {
+    const [must, plain] = await Promise.all([fieldsOf(true), fieldsOf(false)]);
+    assert.equal(readCertificateFields(must.der).mustStaple, true);
+    assert.equal(must.mustStaple, true);
+    assert.equal(readCertificateFields(plain.der).mustStaple, false);
+    assert.equal(plain.mustStaple, false);
+  });
+
+  void it("pkijs agrees: the extension's value is SEQUENCE OF INTEGER holding 5", async () => {
+    const must = await fieldsOf(true);
+    const parsed = pkijs.Certificate.fromBER(must.der.slice().buffer);
+    const extension = parsed.extensions?.find((candidate) => candidate.extnID === OID.tlsFeature) ?? assert.fail("a TLS Feature extension");
+    const features = asn1js.fromBER(extension.extnValue.valueBlock.valueHexView).result as asn1js.Sequence;
+    assert.deepEqual(features.valueBlock.value.map((feature) => (feature as asn1js.Integer).valueBlock.valueDec), [5]);
+  });
+
+  void it("no certificate of the public vectors is must-staple", () => {
+    for (const path of pemFiles()) {
+      for (const certificate of readCertificates(readFileSync(new URL(path, ROOT)), path)) assert.equal(certificate.mustStaple, false, path);
     }
   });
 });

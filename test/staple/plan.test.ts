@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import type { CertStatus } from "../../src/ocsp/cert-status.ts";
 import type { VerifiedResponse } from "../../src/ocsp/verified-response.ts";
 import type { FetchOutcome } from "../../src/staple/decide.ts";
-import { planReconcile, type ChainFacts, type Done, type OwnerFacts, type PlanFacts, type Progress, type StapleInPlace, type WriteResult } from "../../src/staple/plan.ts";
+import { NO_RESPONDER_MESSAGE, planReconcile, type ChainFacts, type Done, type OwnerFacts, type PlanFacts, type Progress, type StapleInPlace, type WriteResult } from "../../src/staple/plan.ts";
 import { DEFAULT_REFRESH_POLICY } from "../../src/staple/refresh-policy.ts";
 import { refreshJitter } from "../../src/staple/refresh-jitter.ts";
 import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
@@ -36,6 +36,8 @@ function response(thisUpdateHours: number, usableForHours: number, status: CertS
 const companionOwner: OwnerFacts = { key: "ns/all", uid: "config-uid", generation: 1, mode: "Companion", keys: ["ocsp.der"], holder: "web-tls-ocsp", policy: DEFAULT_REFRESH_POLICY };
 const inPlaceOwner: OwnerFacts = { ...companionOwner, mode: "InPlace", keys: ["tls.ocsp-staple"], holder: "web-tls" };
 const validLeaf: ChainFacts = { kind: "read", leafSha256: LEAF, notBefore: at(-24 * 30), notAfter: at(24 * 60) };
+const noResponderLeaf: ChainFacts = { ...validLeaf, noResponder: true };
+const mustStapleLeaf: ChainFacts = { ...validLeaf, mustStaple: true };
 
 interface Scenario {
   readonly owner?: OwnerFacts | undefined;
@@ -232,6 +234,37 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["an issuer whose AIA download failed for now: retried with the usual backoff",
     { chain: { kind: "unreadable", code: "ResponderUnreachable", message: "connect ECONNREFUSED" } }, {},
     { steps: [], events: [], state: { failures: 1 }, recheckAt: SECONDS(7.5) }],
+  // The end of public OCSP (README, "When your CA turns OCSP off").
+  ["a leaf that names no OCSP responder: nothing fetched, no retry scheduled; reported as a notice (not an error) with one Normal Event",
+    { chain: noResponderLeaf }, {},
+    { steps: [], events: ["NoResponderURL"], state: { failures: 0, noResponder: true, error: undefined, notice: { code: "NoResponderURL", message: `${NO_RESPONDER_MESSAGE}; expected, as the certificate is not must-staple` }, nextCheckAtMs: undefined, mustStaple: undefined }, recheckAt: undefined }],
+  ["…and not reported again",
+    { chain: noResponderLeaf, previous: { config: "ns/all", name: "web-tls", failures: 0, noResponder: true, basis: BASIS } }, {},
+    { steps: [], events: [], state: { noResponder: true, error: undefined }, recheckAt: undefined }],
+  ["a leaf that names no responder over a staple in place (fetched through a urlOverride since removed): the staple goes, nothing would refresh it",
+    { chain: noResponderLeaf, stored: inPlace(-1, 95), previous: stapledEntry() }, {},
+    { steps: ["removeStaple"], events: ["NoResponderURL"], state: { staple: undefined, noResponder: true }, recheckAt: undefined }],
+  ["a must-staple leaf that names no responder: a failure (NoResponderURL), flagged MustStapleUnstapled",
+    { chain: { ...noResponderLeaf, mustStaple: true } }, {},
+    { steps: [], events: ["MustStapleUnstapled"], state: { noResponder: true, mustStaple: true, notice: undefined, error: { code: "NoResponderURL", message: `${NO_RESPONDER_MESSAGE}; the certificate is must-staple, so browsers that enforce must-staple refuse it: reissue it without must-staple (or from a CA with OCSP), or set spec.responder.urlOverride` } }, recheckAt: undefined }],
+  ["…and flagged once",
+    { chain: { ...noResponderLeaf, mustStaple: true }, previous: { config: "ns/all", name: "web-tls", failures: 0, noResponder: true, mustStaple: true, error: { code: "NoResponderURL", message: "" } } }, {},
+    { steps: [], events: [], state: { mustStaple: true, error: { code: "NoResponderURL", message: `${NO_RESPONDER_MESSAGE}; the certificate is must-staple, so browsers that enforce must-staple refuse it: reissue it without must-staple (or from a CA with OCSP), or set spec.responder.urlOverride` } } }],
+  ["a must-staple leaf stapled as usual: marked, nothing flagged",
+    { chain: mustStapleLeaf }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { mustStaple: true, staple: "web-tls-ocsp", error: undefined } }],
+  ["a must-staple leaf whose responder fails with no staple in place: FetchFailed and MustStapleUnstapled",
+    { chain: mustStapleLeaf }, { fetch: failed() },
+    { steps: ["fetch"], events: ["FetchFailed", "MustStapleUnstapled"], state: { mustStaple: true, staple: undefined, failures: 1 }, recheckAt: SECONDS(7.5) }],
+  ["a must-staple leaf whose responder fails while its staple is usable: kept, not flagged",
+    { chain: mustStapleLeaf, stored: inPlace(-48, 96), previous: stapledEntry({ mustStaple: true }) }, { fetch: failed() },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { mustStaple: true, staple: "web-tls-ocsp", failures: 1 } }],
+  ["a must-staple leaf whose staple is withdrawn at its end: StapleWithdrawn with the removal, then MustStapleUnstapled",
+    { chain: mustStapleLeaf, stored: inPlace(-96, 96), previous: stapledEntry({ mustStaple: true, nextCheckAtMs: ms(0) }) }, { fetch: failed() },
+    { steps: ["fetch", "removeStaple"], events: ["FetchFailed", "MustStapleUnstapled"], state: { mustStaple: true, staple: undefined } }],
+  ["a urlOverride (the reconciler then says the leaf has a responder): fetched as usual",
+    { chain: { ...validLeaf, noResponder: false } }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls-ocsp", noResponder: undefined } }],
   // Selection and clean-up.
   ["a deleted Secret is forgotten (its companion goes with it by garbage collection)",
     { deleted: true, previous: stapledEntry() }, {},
