@@ -109,8 +109,8 @@ void describe("consumer profiles: OpenSSL-made responses", () => {
 
   void it("the message names the consumer, the rule and why", async () => {
     const judged = await judge(good, { nextUpdateDays: null });
-    const rejection = consumerRejection(profilesFor("Envoy", []), judged.response, { leafNotAfter: judged.leafNotAfter, now: judged.now });
-    assert.deepEqual(rejection && { consumer: rejection.consumer, rule: rejection.rule }, { consumer: "Envoy", rule: "NextUpdateRequired" });
+    const rejection = consumerRejection(profilesFor("Envoy", []), judged.response, { leafNotAfter: judged.leafNotAfter, now: judged.now }) ?? assert.fail("Envoy accepts it");
+    assert.deepEqual({ consumer: rejection.consumer, rule: rejection.rule }, { consumer: "Envoy", rule: "NextUpdateRequired" });
     assert.match(rejection.message, /Envoy would reject it \(NextUpdateRequired\): the response has no nextUpdate/);
   });
 });
