@@ -302,7 +302,7 @@ export class SecretReconciler {
 function ownerFacts(config: StapleConfig, store: StapleStore): OwnerFacts {
   return {
     key: configKey(config), uid: config.uid, generation: config.generation, mode: config.target.mode,
-    keys: config.target.keys, holder: store.holder, policy: config.policy, chain: config.chain,
+    keys: config.target.keys, holder: store.holder, policy: config.policy, chain: config.chain, consumer: config.target.consumer,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { RequestMethod } from "../ocsp/responder-client.ts";
+import { isConsumer, type Consumer } from "../staple/consumer-profile.ts";
 import { parseDuration } from "../staple/duration.ts";
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicy } from "../staple/refresh-policy.ts";
 import type { LabelSelector } from "./label-selector.ts";
@@ -20,6 +21,8 @@ export interface StapleConfig {
     readonly keys: readonly string[];
     readonly labels: Readonly<Record<string, string>>;
     readonly annotations: Readonly<Record<string, string>>;
+    /** Whose acceptance rules a staple must pass before it is published (consumer-profile.ts). */
+    readonly consumer: Consumer;
   };
   readonly policy: RefreshPolicy;
   readonly responder: { readonly urlOverride: string; readonly timeoutMs: number; readonly method: RequestMethod };
@@ -32,7 +35,7 @@ interface RawConfig {
   metadata?: { namespace?: unknown; name?: unknown; uid?: unknown; generation?: unknown; creationTimestamp?: unknown };
   spec?: {
     secretSelector?: LabelSelector;
-    target?: { mode?: unknown; nameSuffix?: unknown; keys?: unknown; labels?: unknown; annotations?: unknown };
+    target?: { mode?: unknown; nameSuffix?: unknown; keys?: unknown; labels?: unknown; annotations?: unknown; consumer?: unknown };
     refresh?: { fraction?: unknown; minInterval?: unknown; retry?: { initial?: unknown; max?: unknown } };
     responder?: { urlOverride?: unknown; timeout?: unknown; method?: unknown };
     chain?: unknown;
@@ -63,6 +66,7 @@ export function toStapleConfig(raw: unknown): StapleConfig | undefined {
         keys: Array.isArray(spec.target?.keys) ? spec.target.keys.filter((key): key is string => typeof key === "string") : ["tls.ocsp"],
         labels: isStringMap(spec.target?.labels) ? spec.target.labels : {},
         annotations: isStringMap(spec.target?.annotations) ? spec.target.annotations : {},
+        consumer: isConsumer(spec.target?.consumer) ? spec.target.consumer : "Auto",
       },
       policy: {
         fraction: typeof spec.refresh?.fraction === "number" ? spec.refresh.fraction : DEFAULT_REFRESH_POLICY.fraction,

@@ -29,6 +29,9 @@ export interface AuthenticResponse {
   readonly thisUpdateMs: number;
   readonly nextUpdateMs?: number;
   readonly certIdHash: HashName;
+  /** How many SingleResponses the response carries, and where the subject's is (0: first): consumers differ on both (consumer-profile.ts). */
+  readonly singleResponses: number;
+  readonly subjectIndex: number;
   /** The value of the response's nonce extension, if it has one (RFC 8954). */
   readonly nonce?: Uint8Array;
   /** The delegated responder that signed it; undefined when the issuer itself did. */
@@ -58,6 +61,7 @@ export function authenticateResponse(der: Uint8Array, parties: ResponseParties):
   rejectUnknownCriticalExtensions(response.extensions, UNDERSTOOD_RESPONSE_EXTENSIONS, "responseExtensions");
   const signer = authenticateSigner(response, parties);
   const single = findSingleResponse(response, parties);
+  const subjectIndex = response.responses.indexOf(single);
   rejectUnknownCriticalExtensions(single.extensions, UNDERSTOOD_SINGLE_EXTENSIONS, "singleExtensions");
   const nonce = response.extensions.find((extension) => extension.oid === OID.ocspNonce);
   return {
@@ -67,6 +71,8 @@ export function authenticateResponse(der: Uint8Array, parties: ResponseParties):
     ...(single.nextUpdate === undefined ? {} : { nextUpdateMs: single.nextUpdate.getTime() }),
     // certIdMatches accepted the CertID, so its hash is one we know.
     certIdHash: HASH_BY_OID.get(single.certId.hashAlgorithmOid) as HashName,
+    singleResponses: response.responses.length,
+    subjectIndex,
     // A copy: the parser's bytes are views into its copy of the whole response, which a cache would keep alive.
     ...(nonce === undefined ? {} : { nonce: nonce.value.slice() }),
     ...(signer.kind === "delegated" ? { delegate: delegateFacts(signer.certificate) } : {}),

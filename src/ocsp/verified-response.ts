@@ -16,6 +16,13 @@ export interface VerifiedResponse {
   readonly thisUpdate: Date;
   readonly nextUpdate?: Date;
   /**
+   * How many SingleResponses the response carries, and the index of the
+   * subject's: HAProxy and Envoy refuse a response with several, nghttpx and
+   * GnuTLS read only the first (src/staple/consumer-profile.ts).
+   */
+  readonly singleResponses: number;
+  readonly subjectIndex: number;
+  /**
    * When this staple stops being servable: the earliest of nextUpdate (or a
    * short fixed window when the responder gave none), a delegated signer's
    * notAfter and the subject certificate's notAfter.

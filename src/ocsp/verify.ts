@@ -65,6 +65,8 @@ function judgeAt(der: Uint8Array, authentic: AuthenticResponse, options: VerifyO
     certStatus: authentic.certStatus,
     serial: options.subject.serial,
     certIdHash: authentic.certIdHash,
+    singleResponses: authentic.singleResponses,
+    subjectIndex: authentic.subjectIndex,
     producedAt: new Date(authentic.producedAtMs),
     thisUpdate: new Date(authentic.thisUpdateMs),
     ...(authentic.nextUpdateMs === undefined ? {} : { nextUpdate: new Date(authentic.nextUpdateMs) }),

@@ -16,7 +16,9 @@ export interface CurrentStaple {
 /** What the engine returned for this refresh. */
 export type FetchOutcome =
   | { readonly kind: "verified"; readonly response: VerifiedResponse }
-  | { readonly kind: "failed"; readonly code: OcspErrorCode };
+  | { readonly kind: "failed"; readonly code: OcspErrorCode }
+  /** Verified, but a consumer of the target would refuse it (consumer-profile.ts): handled like a failure. */
+  | { readonly kind: "refused"; readonly reason: "ConsumerWouldReject" };
 
 export interface DecisionInput {
   /** SHA-256 of the leaf certificate in the TLS Secret now. */
@@ -75,6 +77,7 @@ export function decide(input: DecisionInput): Decision {
 
 function reasonOf(outcome: FetchOutcome): StapleReason {
   if (outcome.kind === "failed") return outcome.code;
+  if (outcome.kind === "refused") return outcome.reason;
   return outcome.response.certStatus.kind === "unknown" ? "CertStatusUnknown" : "OlderResponse";
 }
 

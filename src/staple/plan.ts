@@ -1,6 +1,7 @@
 import { bundleKey, chainDerivedKeys, chainKeyCollisions } from "../kube/chain-keys.ts";
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { consumerRejection, profilesFor, type Consumer } from "./consumer-profile.ts";
 import { decide, type CurrentStaple, type Decision, type FetchOutcome } from "./decide.ts";
 import { leafOutsideValidity, type LeafOutsideValidity } from "./leaf-validity.ts";
 import type { EventReason, WriteRefusalReason } from "./reasons.ts";
@@ -44,6 +45,8 @@ export interface OwnerFacts {
   readonly policy: RefreshPolicy;
   /** `spec.chain`; absent means Leaf. The leaf's plan is the same for both, except that colliding keys refuse Full. */
   readonly chain?: "Leaf" | "Full";
+  /** `spec.target.consumer`; absent means Auto (derived from `keys`). */
+  readonly consumer?: Consumer;
 }
 
 /** tls.crt read and its issuer found, or why not. */
@@ -175,6 +178,7 @@ interface Owned {
   readonly name: string;
   readonly config: OwnerFacts;
   readonly leafSha256: string;
+  readonly leafNotAfter: Date;
   readonly stored: StapleInPlace | undefined;
   readonly current: CurrentStaple | undefined;
   /** What the schedule is computed from: the certificate and the config's spec (scheduleBasis). */
@@ -186,7 +190,7 @@ function ownedFacts(facts: PlanFacts): Owned | undefined {
   const { secret, owner } = facts;
   if (secret === undefined || owner === undefined || owner.chain.kind !== "read") return undefined;
   return {
-    facts, name: secret.name, config: owner.config, leafSha256: owner.chain.leafSha256, stored: owner.stored,
+    facts, name: secret.name, config: owner.config, leafSha256: owner.chain.leafSha256, leafNotAfter: owner.chain.notAfter, stored: owner.stored,
     current: currentStaple(owner.stored), basis: scheduleBasis(owner.chain.leafSha256, owner.config.uid, owner.config.generation),
     touched: touchedConfigs(facts),
   };
@@ -392,17 +396,30 @@ function rotatedInPlace(owned: Owned): boolean {
   return owned.config.mode === "InPlace" && owned.current !== undefined && owned.current.certificateSha256 !== owned.leafSha256;
 }
 
-/** The staple policy (decide) on this fetch's outcome; a write is planned as `next`, keep and withdraw end here. */
+/**
+ * The staple policy (decide) on this fetch's outcome; a write is planned as
+ * `next`, keep and withdraw end here. A response decide would write but a
+ * consumer of the target would refuse (consumer-profile.ts) is decided again
+ * as a failure, `ConsumerWouldReject`: the staple in place stays until its
+ * usable end, as when the responder fails, and the fetch is retried with the
+ * config's backoff (the responder may answer differently, or the config change).
+ */
 function afterFetch(owned: Owned, outcome: FetchOutcome, message: string | undefined): Plan {
   const { facts } = owned;
   // Removed before the fetch (beforeFetch): nothing in place any more.
   const current = rotatedInPlace(owned) ? undefined : owned.current;
-  const decision = decide({
-    certificateSha256: owned.leafSha256, ...(current === undefined ? {} : { current }), outcome,
+  const decideOn = (fetched: FetchOutcome) => decide({
+    certificateSha256: owned.leafSha256, ...(current === undefined ? {} : { current }), outcome: fetched,
     failuresBefore: facts.previous?.failures ?? 0, now: facts.now, policy: owned.config.policy, random: facts.random,
   });
-  if (decision.action === "write") return { actions: [], next: { kind: "write", response: decision.response, reason: decision.reason, nextCheckAt: decision.nextCheckAt } };
-  return notRefreshed(owned, current, decision, message ?? decision.reason);
+  const decision = decideOn(outcome);
+  if (decision.action !== "write") return notRefreshed(owned, current, decision, message ?? decision.reason);
+  const profiles = profilesFor(owned.config.consumer ?? "Auto", owned.config.keys);
+  const rejection = consumerRejection(profiles, decision.response, { leafNotAfter: owned.leafNotAfter, now: facts.now });
+  if (rejection === undefined) return { actions: [], next: { kind: "write", response: decision.response, reason: decision.reason, nextCheckAt: decision.nextCheckAt } };
+  const refused = decideOn({ kind: "refused", reason: "ConsumerWouldReject" });
+  if (refused.action === "write") throw new Error("afterFetch: a refused response was decided a write");
+  return notRefreshed(owned, current, refused, rejection.message);
 }
 
 /** A failure, `unknown` or an older answer: the staple in place is kept (and described) or withdrawn. */

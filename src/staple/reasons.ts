@@ -33,6 +33,12 @@ export type StapleReason =
   | "WriteRefused"
   /** `chain: Full` with a target key equal to a key it derives (`<key>.<n>`, `<first key>.pem`): refused rather than overwritten. */
   | "ChainKeyCollision"
+  /**
+   * The response verified, but a consumer of the target (`target.consumer`, or
+   * the one its keys imply) would refuse it (consumer-profile.ts): not
+   * published, the previous staple is kept, retried with backoff.
+   */
+  | "ConsumerWouldReject"
   | OcspErrorCode;
 
 /** Why a write of a staple was refused (the write outcome): the holder is not ours, or the API server said no for good. */

@@ -29,7 +29,7 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     const stored = JSON.parse(await k(["get", "stapleconfig", "defaults", "-o", "json"])) as { spec: unknown };
     assert.deepEqual(stored.spec, {
       secretSelector: {},
-      target: { mode: "Companion", nameSuffix: "-ocsp", keys: ["tls.ocsp"] },
+      target: { mode: "Companion", nameSuffix: "-ocsp", keys: ["tls.ocsp"], consumer: "Auto" },
       refresh: { fraction: 0.5, minInterval: "5m", retry: { initial: "10s", max: "30m" } },
       responder: { urlOverride: "", timeout: "10s", method: "Auto" },
       chain: "Leaf",
@@ -39,7 +39,7 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
   void it("a full, valid spec is accepted as written", async () => {
     const spec = {
       secretSelector: { matchLabels: { "ocsp-stapler.io/staple": "true" }, matchExpressions: [{ key: "tier", operator: "In", values: ["web"] }] },
-      target: { mode: "InPlace", nameSuffix: "-ocsp", keys: ["tls.ocsp-staple", "ocsp.staple"], labels: { team: "web" }, annotations: {} },
+      target: { mode: "InPlace", nameSuffix: "-ocsp", keys: ["tls.ocsp-staple", "ocsp.staple"], labels: { team: "web" }, annotations: {}, consumer: "Envoy" },
       refresh: { fraction: 0.25, minInterval: "1h30m", retry: { initial: "2s", max: "1h" } },
       responder: { urlOverride: "http://ocsp.example.com/", timeout: "5s", method: "POST" },
       chain: "Full",
@@ -66,6 +66,7 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     ["an unknown mode", { target: { mode: "Sidecar" } }, /mode.*Unsupported value: "Sidecar"/],
     ["an unknown method", { responder: { method: "PUT" } }, /method.*Unsupported value: "PUT"/],
     ["an unknown chain", { chain: "All" }, /chain.*Unsupported value: "All"/],
+    ["an unknown consumer", { target: { consumer: "Apache" } }, /consumer.*Unsupported value: "Apache"/],
     ["a duration in words", { refresh: { minInterval: "5 minutes" } }, /minInterval.*should match/],
     ["a minInterval under a minute", { refresh: { minInterval: "10s" } }, /minInterval must be at least 1m/],
     ["retry.initial above retry.max", { refresh: { retry: { initial: "1h", max: "1m" } } }, /retry.initial must not exceed retry.max/],

@@ -8,7 +8,7 @@ import type { StapleCheck } from "../../src/reloader/staple-check.ts";
 function response(id: number, hour: number): VerifiedResponse {
   const thisUpdate = new Date(Date.UTC(2026, 10, 25, hour));
   return {
-    der: new Uint8Array([id]), certStatus: { kind: "good" }, serial: "0a", certIdHash: "sha1", producedAt: thisUpdate, thisUpdate,
+    der: new Uint8Array([id]), certStatus: { kind: "good" }, serial: "0a", certIdHash: "sha1", singleResponses: 1, subjectIndex: 0, producedAt: thisUpdate, thisUpdate,
     nextUpdate: new Date(thisUpdate.getTime() + 7 * 86_400_000), usableUntil: new Date(thisUpdate.getTime() + 7 * 86_400_000),
     signer: { kind: "issuer", subject: "CN=int", notAfter: new Date(Date.UTC(2030, 0, 1)) },
   };

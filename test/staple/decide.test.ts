@@ -18,7 +18,7 @@ const CERT = "sha256-of-the-leaf";
 
 function response(thisUpdateHours: number, usableForHours: number, status: CertStatus = { kind: "good" }): VerifiedResponse {
   return {
-    der: new Uint8Array([0x30]), certStatus: status, serial: "0a", certIdHash: "sha1",
+    der: new Uint8Array([0x30]), certStatus: status, serial: "0a", certIdHash: "sha1", singleResponses: 1, subjectIndex: 0,
     producedAt: at(thisUpdateHours), thisUpdate: at(thisUpdateHours), nextUpdate: at(thisUpdateHours + usableForHours),
     usableUntil: at(thisUpdateHours + usableForHours), signer: { kind: "issuer", subject: "CN=CA", notAfter: at(1e4) },
   };

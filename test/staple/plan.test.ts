@@ -27,7 +27,7 @@ const BASIS = scheduleBasis(LEAF, "config-uid", 1);
 
 function response(thisUpdateHours: number, usableForHours: number, status: CertStatus = { kind: "good" }): VerifiedResponse {
   return {
-    der: new Uint8Array([0x30]), certStatus: status, serial: "0a", certIdHash: "sha1",
+    der: new Uint8Array([0x30]), certStatus: status, serial: "0a", certIdHash: "sha1", singleResponses: 1, subjectIndex: 0,
     producedAt: at(thisUpdateHours), thisUpdate: at(thisUpdateHours), nextUpdate: at(thisUpdateHours + usableForHours),
     usableUntil: at(thisUpdateHours + usableForHours), signer: { kind: "issuer", subject: "CN=CA", notAfter: at(1e4) },
   };
@@ -100,6 +100,13 @@ function required<T>(value: T | undefined, what: string): T {
 
 const good = (thisUpdateHours = 0, usableForHours = 96): FetchOutcome => ({ kind: "verified", response: response(thisUpdateHours, usableForHours) });
 const failed = (code: "ResponderTimeout" | "BadSignature" = "ResponderTimeout"): FetchOutcome => ({ kind: "failed", code });
+/** A verified good answer without nextUpdate (usable for the engine's short window): Envoy and HAProxy refuse it. */
+const withoutNextUpdate = (): FetchOutcome => {
+  const { der, certStatus, serial, certIdHash, singleResponses, subjectIndex, producedAt, thisUpdate, signer } = response(0, 1);
+  return { kind: "verified", response: { der, certStatus, serial, certIdHash, singleResponses, subjectIndex, producedAt, thisUpdate, usableUntil: at(1), signer } };
+};
+const envoyOwner: OwnerFacts = { ...companionOwner, mode: "InPlace", keys: ["ocsp.staple"], holder: "web-tls", consumer: "Auto" };
+const ENVOY_REFUSES = "not published: Envoy would reject it (NextUpdateRequired): the response has no nextUpdate, which Envoy treats as expired (with MUST_STAPLE the listener is rejected)";
 const inPlace = (thisUpdateHours: number, usableForHours: number, certificateSha256 = LEAF): StapleInPlace => ({ certificateSha256, verified: response(thisUpdateHours, usableForHours) });
 const unusable = (certificateSha256 = LEAF): StapleInPlace => ({ certificateSha256, verified: undefined });
 /** Some fields of an entry; undefined: the field must be absent. */
@@ -151,6 +158,25 @@ const CASES: [string, Scenario, Script, Expect][] = [
   ["unknown is never stapled: the staple in place stays",
     { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: { kind: "verified", response: response(0, 96, { kind: "unknown" }) } },
     { steps: ["fetch"], events: ["FetchFailed"], state: { staple: "web-tls-ocsp", failures: 1, error: { code: "CertStatusUnknown", message: "the responder said so" } }, recheckAt: SECONDS(7.5) }],
+  // Consumer profiles (consumer-profile.ts): a verified answer the target's consumer would refuse is not published.
+  ["a response Envoy would refuse (no nextUpdate, key ocsp.staple): not written, the staple in place kept, ConsumerWouldReject, retried with backoff",
+    { owner: envoyOwner, stored: inPlace(-48, 96), previous: stapledEntry({ staple: "web-tls" }) }, { fetch: withoutNextUpdate() },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: "web-tls", serial: "0a", certStatus: "Good", failures: 1, error: { code: "ConsumerWouldReject", message: ENVOY_REFUSES } }, recheckAt: SECONDS(7.5) }],
+  ["…with nothing in place: nothing written, ConsumerWouldReject",
+    { owner: envoyOwner }, { fetch: withoutNextUpdate() },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1, error: { code: "ConsumerWouldReject", message: ENVOY_REFUSES } }, recheckAt: SECONDS(7.5) }],
+  ["…at the staple's usable end: withdrawn (StapleExpired), as when the responder fails",
+    { owner: envoyOwner, stored: inPlace(-96, 96), previous: stapledEntry({ staple: "web-tls", nextCheckAtMs: ms(0) }) }, { fetch: withoutNextUpdate() },
+    { steps: ["fetch", "removeStaple"], events: ["FetchFailed"], state: { staple: undefined, failures: 1, error: { code: "StapleExpired", message: ENVOY_REFUSES } } }],
+  ["target.consumer names the reader: for nginx (no rule) the same response is written",
+    { owner: { ...envoyOwner, consumer: "Nginx" }, stored: inPlace(-48, 96), previous: stapledEntry({ staple: "web-tls" }) }, { fetch: withoutNextUpdate(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: [], state: { staple: "web-tls", failures: 0, error: undefined } }],
+  ["target.consumer wins over the keys: Envoy named, key tls.ocsp, refused",
+    { owner: { ...companionOwner, keys: ["tls.ocsp"], consumer: "Envoy" } }, { fetch: withoutNextUpdate() },
+    { steps: ["fetch"], events: ["FetchFailed"], state: { staple: undefined, failures: 1, error: { code: "ConsumerWouldReject", message: ENVOY_REFUSES } } }],
+  ["an answer every consumer takes is written for consumer Any",
+    { owner: { ...envoyOwner, consumer: "Any" } }, { fetch: good(), write: { result: "written" } },
+    { steps: ["fetch", "write"], events: ["Stapled"], state: { staple: "web-tls", failures: 0 } }],
   // Failures: keep, warn, withdraw.
   ["a failure keeps a usable staple; FetchFailed on the first failure of a streak",
     { stored: inPlace(-48, 96), previous: stapledEntry() }, { fetch: failed() },

@@ -11,7 +11,16 @@ export interface OfflineResponseOptions {
   /** Who signs: the CA itself unless a delegated responder is given. */
   readonly signer?: Issued;
   readonly index: string;
-  readonly nextUpdateDays?: number;
+  /** `-ndays` (7 unless given); null: no nextUpdate at all (`openssl ocsp` without `-ndays`/`-nmin`). */
+  readonly nextUpdateDays?: number | null;
+  /** `-nmin`: nextUpdate this many minutes after thisUpdate (then no `-ndays` unless `nextUpdateDays` is given: OpenSSL adds the two). */
+  readonly nmin?: number;
+  /**
+   * The certificates the request names, in order (default: just `subject`):
+   * OpenSSL answers each with a SingleResponse of one signed response, in the
+   * request's order. All must be issued by `ca`.
+   */
+  readonly requestFor?: readonly Issued[];
   /** Embed no certificates (the usual shape of issuer-signed answers). */
   readonly noCerts?: boolean;
   /**
@@ -34,10 +43,14 @@ export async function makeOfflineResponse(options: OfflineResponseOptions): Prom
   const request = join(options.ca.dir, `request-${tag}.der`);
   const response = join(options.ca.dir, `response-${tag}.der`);
   const signer = options.signer ?? options.ca;
-  await runOpenssl(["ocsp", "-issuer", options.ca.certPath, "-cert", options.subject.certPath, "-no_nonce", "-reqout", request]);
+  const named = (options.requestFor ?? [options.subject]).flatMap((cert) => ["-cert", cert.certPath]);
+  await runOpenssl(["ocsp", "-issuer", options.ca.certPath, ...named, "-no_nonce", "-reqout", request]);
   await runOpenssl([
     "ocsp", "-index", options.index, "-CA", options.ca.certPath, "-rsigner", signer.certPath, "-rkey", signer.keyPath,
-    "-reqin", request, "-respout", response, "-ndays", String(options.nextUpdateDays ?? 7),
+    "-reqin", request, "-respout", response,
+    // OpenSSL adds -ndays and -nmin together: with -nmin, days only when asked for.
+    ...(options.nextUpdateDays === null || (options.nmin !== undefined && options.nextUpdateDays === undefined) ? [] : ["-ndays", String(options.nextUpdateDays ?? 7)]),
+    ...(options.nmin === undefined ? [] : ["-nmin", String(options.nmin)]),
     ...(options.noCerts === true ? ["-resp_no_certs"] : []),
     ...(options.responderId === "key" ? ["-resp_key_id"] : []),
     ...(options.digest === undefined ? [] : ["-rmd", options.digest]),

@@ -52,8 +52,8 @@ export interface OpensslResponderOptions {
   readonly extraArgs?: readonly string[];
 }
 
-/** Options that `restart` may change, e.g. to roll the responder's key mid-test. */
-export type ResponderChanges = Partial<Pick<OpensslResponderOptions, "indexPath" | "signer" | "nextUpdateDays" | "nmin" | "extraArgs">>;
+/** Options that `restart` may change, e.g. to roll the responder's key mid-test; `undefined` drops one (`nextUpdateDays: undefined`: no nextUpdate). */
+export type ResponderChanges = Partial<Pick<OpensslResponderOptions, "indexPath">> & { [K in "signer" | "nextUpdateDays" | "nmin" | "extraArgs"]?: OpensslResponderOptions[K] | undefined };
 
 export interface SeenRequest {
   readonly method: string;
@@ -111,7 +111,8 @@ export async function startOpensslResponder(options: OpensslResponderOptions): P
         throw new Error("restart after stop: start a new responder instead");
       }
       await upstream.kill();
-      current = { ...current, ...changes };
+      // A change given as undefined drops the option (omitted from the command line).
+      current = Object.fromEntries(Object.entries({ ...current, ...changes }).filter(([, value]) => value !== undefined)) as unknown as OpensslResponderOptions;
       upstream = await spawnReady(current);
     },
     reloadIndex,
