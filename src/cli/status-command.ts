@@ -1,5 +1,6 @@
 import { ApiException } from "@kubernetes/client-node";
 import { FIELD_MANAGER, LABEL } from "../kube/metadata-keys.ts";
+import { messageOf } from "../ocsp/errors.ts";
 import { listPages, METADATA_ONLY_LIST } from "../kube/paged-list.ts";
 import { PooledKubeConfig } from "../kube/pooled-kube-config.ts";
 import { STAPLE_CONFIG } from "../kube/staple-config.ts";
@@ -100,7 +101,11 @@ async function read<T>(what: string, list: () => Promise<T>): Promise<T> {
   try {
     return await list();
   } catch (error) {
-    if (!(error instanceof ApiException)) throw error;
+    if (!(error instanceof ApiException)) {
+      // undici says "fetch failed" and keeps the reason (ECONNREFUSED, a bad certificate) in its cause.
+      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+      throw new Error(`cannot list ${what}: ${messageOf(error)}${cause}`, { cause: error });
+    }
     const reason = (() => {
       try { return (JSON.parse(String(error.body)) as { message?: string }).message; } catch { return undefined; }
     })();

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Controller } from "../../src/controller/controller.ts";
+import { listPages, METADATA_ONLY_LIST } from "../../src/kube/paged-list.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
@@ -89,6 +90,14 @@ void describe("ocsp-stapler status on a real API server", { timeout: 10 * 60_000
     assert.equal(wide.status, 0, wide.stderr);
     assert.match(wide.stdout, /\bSTAPLE-SECRET\n/);
     assert.ok(wide.stdout.includes(`${rig.ocspUrl}   cdn-tls-ocsp\n`), wide.stdout);
+  });
+
+  void it("lists Secrets as metadata only: the API server sends no data (what status asks for)", async () => {
+    const list = (accept?: string) => listPages(env.kubeConfig, `/api/v1/namespaces/${NS}/secrets`, { fieldSelector: "type=kubernetes.io/tls" }, (item) => item, accept);
+    const metadataOnly = (await list(METADATA_ONLY_LIST)).items as { kind?: string; data?: unknown }[];
+    assert.equal(metadataOnly.length, 2);
+    assert.ok(metadataOnly.every((item) => item.kind === "PartialObjectMetadata" && item.data === undefined));
+    assert.ok(((await list()).items as { data?: unknown }[]).every((item) => item.data !== undefined), "a plain LIST carries the data (so the check above means something)");
   });
 
   void it("the kubeconfig context's namespace by default (here none: \"default\"), and -n with -A is a usage error", async () => {
