@@ -2,12 +2,17 @@
 // controller stapled one Secret and fails another (a leaf the responder does
 // not know: CertStatusUnknown), in two namespaces.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { Controller } from "../../src/controller/controller.ts";
 import { listPages, METADATA_ONLY_LIST } from "../../src/kube/paged-list.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { eventually, KubeEnv } from "../support/kube-env.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
+import { findProgram, SCRIPT, skipUnlessInstalled } from "../support/programs.ts";
 import { runCli } from "../support/run-cli.ts";
 
 const NS = "shop";
@@ -18,7 +23,8 @@ void describe("ocsp-stapler status on a real API server", { timeout: 10 * 60_000
   let env: KubeEnv;
   let rig: OcspRig;
   let controller: Controller;
-  const status = (...args: string[]) => runCli(["status", "--kubeconfig", env.plane.kubeconfigPath, ...args]);
+  const kubeconfigPath = () => env.plane.kubeconfigPath;
+  const status = (...args: string[]) => runCli(["status", "--kubeconfig", kubeconfigPath(), ...args]);
 
   before(async () => {
     env = await KubeEnv.start(NS);
@@ -98,6 +104,44 @@ void describe("ocsp-stapler status on a real API server", { timeout: 10 * 60_000
     assert.equal(metadataOnly.length, 2);
     assert.ok(metadataOnly.every((item) => item.kind === "PartialObjectMetadata" && item.data === undefined));
     assert.ok(((await list()).items as { data?: unknown }[]).every((item) => item.data !== undefined), "a plain LIST carries the data (so the check above means something)");
+  });
+
+  void it("with only the rights it documents (get/list stapleconfigs, list secrets in one namespace): the context's namespace by default; -A refused with a plain message", async () => {
+    await env.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "viewer", namespace: NS } },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "staple-viewer", namespace: NS }, rules: [
+        { apiGroups: ["ocsp-stapler.io"], resources: ["stapleconfigs"], verbs: ["get", "list"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["list"] },
+      ] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "staple-viewer", namespace: NS }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "staple-viewer" }, subjects: [{ kind: "ServiceAccount", name: "viewer", namespace: NS }] },
+    ] }));
+    const token = (await env.kubectl(["create", "token", "viewer", "-n", NS, "--duration=1h"])).trim();
+    const kubeconfig = join(env.plane.dir, "viewer.kubeconfig");
+    await writeFile(kubeconfig, JSON.stringify({
+      apiVersion: "v1", kind: "Config", "current-context": "viewer",
+      clusters: [{ name: "test", cluster: { server: env.plane.server, "certificate-authority-data": Buffer.from(env.plane.caPem).toString("base64") } }],
+      users: [{ name: "viewer", user: { token } }],
+      contexts: [{ name: "viewer", context: { cluster: "test", user: "viewer", namespace: NS } }],
+    }));
+    const own = await runCli(["status", "--kubeconfig", kubeconfig, "-o", "json"]);
+    assert.equal(own.status, 0, own.stderr);
+    assert.deepEqual((JSON.parse(own.stdout) as { secret: string; responder: unknown }[]).map((row) => [row.secret, row.responder === null]), [["api-tls", true], ["web-tls", false]]);
+    const all = await runCli(["status", "--kubeconfig", kubeconfig, "-A"]);
+    assert.equal(all.status, 2);
+    assert.match(all.stderr, /^ocsp-stapler status: cannot list stapleconfigs in all namespaces: 403 .*forbidden.* \(see README, "Commands": status needs get\/list on stapleconfigs and list on secrets\)\n$/);
+  });
+
+  void it("colours on a terminal (a pseudo-terminal from script(1)), and not with NO_COLOR", { skip: skipUnlessInstalled(SCRIPT) }, async () => {
+    const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+    const onTerminal = (extra: Record<string, string>) => new Promise<string>((resolve, reject) => {
+      const command = [process.execPath, main, "status", "-n", NS, "--kubeconfig", kubeconfigPath()].map((word) => `'${word}'`).join(" ");
+      execFile(findProgram(SCRIPT) ?? "script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...extra }, timeout: 30_000 }, (error, stdout, stderr) => { if (error === null) resolve(stdout); else reject(new Error(`${error.message}: ${stderr}`)); });
+    });
+    const coloured = await onTerminal({});
+    assert.ok(coloured.includes("\u001b[31mFailing\u001b[0m") && coloured.includes("\u001b[31mCertStatusUnknown\u001b[0m"), JSON.stringify(coloured));
+    const plain = await onTerminal({ NO_COLOR: "1" });
+    assert.match(plain, /api-tls\s+web\s+Failing/);
+    assert.ok(!plain.includes("\u001b["), JSON.stringify(plain));
   });
 
   void it("the kubeconfig context's namespace by default (here none: \"default\"), and -n with -A is a usage error", async () => {
