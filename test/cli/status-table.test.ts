@@ -40,6 +40,12 @@ void describe("status rows", () => {
     assert.ok(rows.every((row) => row.from === "status" && row.config === "web" && row.namespace === "shop"));
   });
 
+  void it("a Secret an older config owns is a Failing row (Conflict) of the newer one, and does not make its status look partial", () => {
+    const { rows, notes } = gatherRows([config("later", { selected: 0, failing: 0, secrets: [{ name: "web-tls", error: { code: "Conflict", message: "selected by an older StapleConfig, which owns it" } }] })], [], []);
+    assert.deepEqual(notes, []);
+    assert.deepEqual(rows.map((row) => [row.secret, row.config, row.status, row.error?.code]), [["web-tls", "later", "Failing", "Conflict"]]);
+  });
+
   void it("a config without a status yet gives a note, no rows", () => {
     assert.deepEqual(gatherRows([config("web", undefined)], [], []), { rows: [], notes: ["shop/web: no status yet (is the controller running and watching this namespace?)"] });
   });
