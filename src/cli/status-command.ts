@@ -62,7 +62,7 @@ export async function runStatus(args: readonly string[], context: CommandContext
   const namespace = all ? undefined : (stringFlag(values, "namespace") ?? contextNamespace(kubeConfig));
   try {
     const { group, version, plural } = STAPLE_CONFIG;
-    const scope = namespace === undefined ? "" : `/namespaces/${namespace}`;
+    const scope = namespace === undefined ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
     const configs = (await read(`stapleconfigs${where(namespace)}`, () => listPages(kubeConfig, `/apis/${group}/${version}${scope}/${plural}`, {}, (item) => item))).items;
     const metadataOf = async (what: string, query: Record<string, string>) =>
       (await read(`${what}${where(namespace)}`, () => listPages(kubeConfig, `/api/v1${scope}/secrets`, query, toSecretMetadata, METADATA_ONLY_LIST))).items.filter((item): item is SecretMetadata => item !== undefined);
