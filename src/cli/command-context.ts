@@ -12,6 +12,8 @@ export interface CommandContext {
   readonly clock: Scheduler;
   /** Built on first use: `inspect` without network needs never creates one. */
   readonly transport: () => HttpTransport;
+  /** Whether output may be coloured: stdout is a terminal and NO_COLOR is unset (`status`). Absent: no colour. */
+  readonly colour?: boolean;
 }
 
 /** What a command produced: the report (a single staple's, or a chain's per element), its exit status and, for `inspect --at`, the instant it judged at. */

@@ -10,6 +10,7 @@ import { FETCH_HELP, runFetch } from "./fetch-command.ts";
 import { INSPECT_HELP, runInspect } from "./inspect-command.ts";
 import { RELOADER_HELP, runReloader } from "./reloader-command.ts";
 import { RESPONDER_HELP, runResponder } from "./responder-command.ts";
+import { STATUS_HELP, runStatus } from "./status-command.ts";
 import { failureReport, renderText } from "./report.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -22,6 +23,7 @@ Commands:
   controller  run the Kubernetes operator
   reloader    sidecar: hand verified mounted staples to nginx or HAProxy
   responder   serve the operator's staples as an OCSP responder (RFC 5019)
+  status      the fleet at a glance: every selected Secret's staple, failing first
 
 Run "ocsp-stapler <command> --help" for a command's options.
 `;
@@ -46,6 +48,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   if (name === "controller") return runServiceCommand(name, CONTROLLER_HELP, () => runController(args, context), context);
   if (name === "reloader") return runServiceCommand(name, RELOADER_HELP, () => runReloader(args, context), context);
   if (name === "responder") return runServiceCommand(name, RESPONDER_HELP, () => runResponder(args, context), context);
+  if (name === "status") return runServiceCommand(name, STATUS_HELP, () => runStatus(args, context), context);
   const command = COMMANDS[name];
   if (command === undefined) {
     context.stderr(`ocsp-stapler: unknown command "${name}"\n\n${MAIN_HELP}`);
@@ -74,7 +77,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   }
 }
 
-/** The controller, the reloader and the responder print no report: they run until stopped, logging JSON lines. */
+/** The controller, the reloader and the responder print no report: they run until stopped, logging JSON lines; `status` prints its own table. */
 async function runServiceCommand(name: string, help: string, run: () => Promise<ExitStatus | "help">, context: CommandContext): Promise<ExitStatus> {
   try {
     const outcome = await run();
@@ -95,5 +98,6 @@ export function processContext(): CommandContext {
     stderr: (text) => process.stderr.write(text),
     clock: systemClock,
     transport: () => (transport ??= new UndiciTransport()),
+    colour: process.stdout.isTTY && (process.env.NO_COLOR ?? "") === "",
   };
 }

@@ -2,6 +2,9 @@ import { ApiException, HttpMethod, RequestContext, type KubeConfig } from "@kube
 import { fetch } from "undici";
 import type { ListResult } from "./reflector.ts";
 
+/** Metadata only (PartialObjectMetadataList, as client-go's metadata client asks): a Secret comes without its data. */
+export const METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
 /** Items per LIST page: big enough to be few requests, small enough that one page's JSON is a few MiB at most. */
 const PAGE_SIZE = 500;
 
@@ -15,9 +18,10 @@ const PAGE_SIZE = 500;
  * is garbage once its items are cut down. Requests go through the
  * KubeConfig's authentication and connection pool like every other call;
  * a failure is thrown as client-node's ApiException, so callers read its
- * status and Retry-After as for any API call.
+ * status and Retry-After as for any API call. `accept` may ask for
+ * METADATA_ONLY_LIST: then no item carries its data.
  */
-export async function listPages(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, keep: (item: unknown) => unknown): Promise<ListResult> {
+export async function listPages(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, keep: (item: unknown) => unknown, accept = "application/json"): Promise<ListResult> {
   const server = kubeConfig.getCurrentCluster()?.server;
   if (server === undefined) throw new Error("No currently active cluster");
   const items: unknown[] = [];
@@ -27,7 +31,7 @@ export async function listPages(kubeConfig: KubeConfig, path: string, query: Rea
     const url = new URL(server + path);
     for (const [key, value] of Object.entries({ ...query, limit: String(PAGE_SIZE), ...(next === undefined ? {} : { continue: next }) })) url.searchParams.set(key, value);
     const context = new RequestContext(url.toString(), HttpMethod.GET);
-    context.setHeaderParam("Accept", "application/json");
+    context.setHeaderParam("Accept", accept);
     await kubeConfig.applySecurityAuthentication(context);
     const dispatcher = context.getDispatcher();
     const response = await fetch(url, { headers: context.getHeaders(), ...(dispatcher === undefined ? {} : { dispatcher }) });

@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { loadAllYaml } from "@kubernetes/client-node";
 import { parser as promql } from "@prometheus-io/lezer-promql";
+import { Metrics } from "../../src/observe/metrics.ts";
+import { ResponderMetrics } from "../../src/responder/responder-metrics.ts";
 import { CHART, helm } from "../support/helm.ts";
 import { INSTALL_MANIFEST, renderInstallManifest } from "../../scripts/render-manifests.ts";
 
@@ -309,5 +311,101 @@ void describe("the chart's in-cluster responder (responder.enabled)", () => {
     const moved = await notes("responder.enabled=true", "responder.service.port=8080");
     assert.ok(moved.includes("ssl_stapling_responder http://rel-ocsp-stapler-responder.ops.svc.cluster.local:8080/;"), moved);
     assert.doesNotMatch(await notes(), /responder/);
+  });
+});
+
+/** Every metric the operator and the responder export, as Prometheus names them (a histogram's _bucket, _sum and _count). */
+async function exportedMetricNames(): Promise<Set<string>> {
+  const registries = [new Metrics({ queueDepth: () => 0, staples: () => [] }).registry, new ResponderMetrics(() => 0).registry];
+  const names = new Set<string>();
+  for (const registry of registries) {
+    for (const metric of await registry.getMetricsAsJSON()) {
+      const type = String(metric.type);
+      for (const suffix of type === "histogram" ? ["_bucket", "_sum", "_count"] : type === "summary" ? ["", "_sum", "_count"] : [""]) names.add(metric.name + suffix);
+    }
+  }
+  return names;
+}
+
+/** A Grafana query as Prometheus receives it: Grafana's own variables replaced by what it would put there. */
+function asPromQL(query: string): string {
+  return query.replace(/\$__(rate_interval|interval|range)\b/g, "5m").replace(/\$\{?\w+\}?/g, "x");
+}
+
+function promqlErrors(expr: string): number {
+  let errors = 0;
+  promql.parse(expr).iterate({ enter: (node) => { if (node.type.isError) errors++; } });
+  return errors;
+}
+
+interface DashboardPanel { type: string; title: string; datasource?: { uid?: string }; targets?: { expr: string; datasource?: { uid?: string } }[]; panels?: DashboardPanel[] }
+interface Dashboard { uid: string; panels: DashboardPanel[]; templating: { list: { name: string; type: string; query: string | { query: string }; datasource?: { uid?: string } }[] } }
+
+void describe("the chart's Grafana dashboard (grafana.dashboard.enabled)", () => {
+  const file = readFileSync(`${CHART}/files/grafana-dashboard.json`, "utf8");
+
+  void it("is valid JSON; every panel's and variable's query is valid PromQL on metrics the operator or the responder exports, through the datasource variable", async () => {
+    const dashboard = JSON.parse(file) as Dashboard;
+    const exported = await exportedMetricNames();
+    assert.ok(exported.has("ocsp_stapler_fetch_duration_seconds_bucket") && exported.has("ocsp_stapler_responder_requests_total"), "the registries list their metrics");
+    const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]).filter((panel) => panel.type !== "row");
+    assert.ok(panels.length >= 8, "panels");
+    const queries: [string, string][] = [];
+    for (const panel of panels) {
+      assert.equal(panel.datasource?.uid, "${datasource}", `${panel.title}: the datasource variable`);
+      assert.ok((panel.targets ?? []).length > 0, `${panel.title}: queries`);
+      for (const target of panel.targets ?? []) {
+        assert.equal(target.datasource?.uid, "${datasource}", panel.title);
+        queries.push([panel.title, target.expr]);
+      }
+    }
+    const variables = dashboard.templating.list;
+    assert.deepEqual(variables.map((variable) => [variable.name, variable.type]), [["datasource", "datasource"], ["namespace", "query"]]);
+    for (const variable of variables.filter((entry) => entry.type === "query")) {
+      assert.equal(variable.datasource?.uid, "${datasource}");
+      const query = typeof variable.query === "string" ? variable.query : variable.query.query;
+      // Grafana's label_values(selector, label): the selector is PromQL.
+      const selector = /^label_values\((.+),\s*\w+\)$/.exec(query)?.[1];
+      assert.ok(selector !== undefined, query);
+      queries.push([`variable ${variable.name}`, selector]);
+    }
+    const seen = new Set<string>();
+    for (const [where, query] of queries) {
+      const expr = asPromQL(query);
+      assert.equal(promqlErrors(expr), 0, `${where}: ${expr}`);
+      const metrics = [...expr.matchAll(/\bocsp_stapler_\w+/g)].map((match) => match[0]);
+      assert.ok(metrics.length > 0, `${where}: reads the operator's metrics`);
+      for (const metric of metrics) {
+        assert.ok(exported.has(metric), `${where}: ${metric} is exported`);
+        seen.add(metric);
+      }
+    }
+    // What the issue asks to show: time left, fetches and their latency, certificate status, the responder.
+    for (const metric of ["ocsp_stapler_staple_next_update_timestamp_seconds", "ocsp_stapler_fetch_total", "ocsp_stapler_fetch_duration_seconds_bucket", "ocsp_stapler_cert_status", "ocsp_stapler_responder_requests_total", "ocsp_stapler_responder_request_duration_seconds_bucket"]) assert.ok(seen.has(metric), metric);
+    assert.ok(promqlErrors("sum(rate(ocsp_stapler_fetch_total[") > 0, "the parser does report errors");
+  });
+
+  void it("off by default; on: one ConfigMap with the sidecar's label and the file's JSON, in the release's namespace or the one asked", async () => {
+    assert.ok(!(await render()).some((m) => m.kind === "ConfigMap"));
+    const map = only(await render("grafana.dashboard.enabled=true"), "ConfigMap");
+    const object = parsed(map) as { metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> }; data: Record<string, string> };
+    assert.equal(object.metadata.name, "rel-ocsp-stapler-grafana-dashboard");
+    assert.equal(object.metadata.namespace, "ops");
+    assert.equal(object.metadata.labels.grafana_dashboard, "1");
+    assert.equal(object.metadata.annotations, undefined);
+    assert.deepEqual(Object.keys(object.data), ["ocsp-stapler.json"]);
+    assert.equal(object.data["ocsp-stapler.json"], file);
+    const moved = parsed(only(await render("grafana.dashboard.enabled=true", "grafana.dashboard.namespace=monitoring", "grafana.dashboard.labels.dashboards=ops", "grafana.dashboard.annotations.grafana_folder=TLS"), "ConfigMap")) as typeof object;
+    assert.equal(moved.metadata.namespace, "monitoring");
+    assert.deepEqual([moved.metadata.labels.grafana_dashboard, moved.metadata.labels.dashboards, moved.metadata.annotations?.grafana_folder], ["1", "ops", "TLS"]);
+    await helm(["lint", CHART, "--strict", "--set", "grafana.dashboard.enabled=true"]);
+    for (const [set, message] of [["grafana.dashboard.enabled=maybe", /enabled/], ["grafana.dashboard.unknownValue=1", /unknownValue/], ["grafana.dashboard.namespace=Not_A_Namespace", /namespace/], ["grafana.unknownValue=1", /unknownValue/]] as const) {
+      await assert.rejects(helm(["template", "rel", CHART, "--set", set]), message, set);
+    }
+  });
+
+  void it("the operator's ServiceMonitor honours the metrics' own namespace label (the Secret's), which the dashboard and the alerts read", async () => {
+    const monitor = parsed(named(await render("metrics.serviceMonitor.enabled=true"), "ServiceMonitor", "rel-ocsp-stapler")) as { spec: { endpoints: unknown } };
+    assert.deepEqual(monitor.spec.endpoints, [{ port: "metrics", path: "/metrics", interval: "60s", honorLabels: true }]);
   });
 });

@@ -25,6 +25,9 @@ export const GNUTLS_CLI: Program = { name: "gnutls-cli", paths: ["/usr/bin/gnutl
 export const CURL: Program = { name: "curl", paths: ["/usr/bin/curl", "/usr/local/bin/curl"], probe: ["--version"], apt: "curl" };
 export const CERTUTIL: Program = { name: "certutil", paths: ["/usr/bin/certutil"], probe: ["-H"], anyStatus: true, apt: "libnss3-tools" };
 
+/** util-linux's script(1): runs a command on a pseudo-terminal (what `status` colours for). Essential on Debian. */
+export const SCRIPT: Program = { name: "script", paths: ["/usr/bin/script"], probe: ["--version"], apt: "bsdutils" };
+
 const found = new Map<Program, string | undefined>();
 
 /** Where the program is, or undefined when it is not installed (looked up once per test process). */
