@@ -70,6 +70,8 @@ const GONE = 410;
  */
 export class Reflector<T> {
   readonly store: Map<string, T>;
+  /** The keys this reflector put into `store`, which it may share with the reflectors of other namespaces. */
+  private readonly keys = new Set<string>();
   private resourceVersion = "";
   private stopped = false;
   private abort: AbortController | undefined;
@@ -133,7 +135,8 @@ export class Reflector<T> {
       seen.add(key);
       this.put(key, item);
     }
-    for (const key of [...this.store.keys()]) if (!seen.has(key)) this.remove(key);
+    // Only what this reflector put: with several namespaces watched, reflectors share one store.
+    for (const key of [...this.keys]) if (!seen.has(key)) this.remove(key);
     this.resourceVersion = page.resourceVersion;
   }
 
@@ -204,6 +207,7 @@ export class Reflector<T> {
 
   private put(key: string, item: T): void {
     const previous = this.store.get(key);
+    this.keys.add(key);
     this.store.set(key, item);
     this.options.onChange(key, item, previous);
   }
@@ -211,6 +215,7 @@ export class Reflector<T> {
   private remove(key: string): void {
     const previous = this.store.get(key);
     if (previous === undefined) return;
+    this.keys.delete(key);
     this.store.delete(key);
     this.options.onChange(key, undefined, previous);
   }

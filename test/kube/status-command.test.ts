@@ -35,9 +35,8 @@ void describe("ocsp-stapler status on a real API server", { timeout: 10 * 60_000
     await env.createTls("web-tls", await rig.leaf("web"), rig.ca, LABELS);
     await env.createTls("api-tls", await rig.leaf("api", "unknown"), rig.ca, LABELS);
     await env.createTls("cdn-tls", await rig.leaf("cdn"), rig.ca, {}, OTHER);
-    // Every namespace: the controller's reflectors share one store per kind, and with two
-    // --namespace scopes each one's LIST drops the other's objects (found here; reported).
-    controller = await startController(env, rig.transport, { namespaces: [] });
+    // Two --namespace scopes, whose reflectors share one cache per kind (a LIST of one once dropped the other's objects).
+    controller = await startController(env, rig.transport, { namespaces: [NS, OTHER] });
     await env.entry("web", "web-tls", (entry) => entry.certStatus === "Good");
     await env.entry("web", "api-tls", (entry) => entry.error?.code === "CertStatusUnknown");
     await eventually("cdn-tls stapled", async () => (await env.companions(OTHER)).length === 1 ? true : undefined);
