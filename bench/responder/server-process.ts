@@ -7,7 +7,7 @@
 // Talks over IPC: sends { port, staples, setupSeconds, baseline } once listening
 // (baseline: process.memoryUsage() after a full GC before any staple was read); answers
 // "memory" with process.memoryUsage() after a full GC (needs --expose-gc) and
-// "rss" with it as is; exits on "stop".
+// "rss" with it as is, "cpu" with the process's CPU time (user + system); exits on "stop".
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { pino } from "pino";
@@ -64,6 +64,9 @@ if (mode === "responder") {
 process.on("message", (message) => {
   if (message === "memory") {
     send({ memory: afterGc() });
+  } else if (message === "cpu") {
+    const { user, system } = process.cpuUsage();
+    send({ cpuSeconds: (user + system) / 1e6 });
   } else if (message === "rss") {
     send({ memory: process.memoryUsage() });
   } else if (message === "stop") {
