@@ -57,8 +57,14 @@ function responderValue(name: string): string {
 function pinned(core: string, script: string, args: readonly string[], nodeOptions: readonly string[] = []): ChildProcess {
   const node = [...nodeOptions, join(here, "responder", script), ...args];
   const [command, argv] = TASKSET ? ["taskset", ["-c", core, process.execPath, ...node]] as const : [process.execPath, node] as const;
-  return spawn(command, argv, { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...(CHART_ARENAS === "" ? {} : { MALLOC_ARENA_MAX: CHART_ARENAS }) } });
+  const child = spawn(command, argv, { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...(CHART_ARENAS === "" ? {} : { MALLOC_ARENA_MAX: CHART_ARENAS }) } });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
 }
+
+/** Every bench process still running: ended if the bench fails half-way, so none outlives it. */
+const children = new Set<ChildProcess>();
 
 /** The child's next IPC message that has `field`. */
 function message<T>(child: ChildProcess, field: string): Promise<T> {
@@ -197,5 +203,6 @@ try {
   const growth = afterFlood2.heapUsed - afterFlood1.heapUsed;
   console.log(`heap after GC, flood 2 minus flood 1: ${(growth / 1024).toFixed(0)} KiB for ${count(secondResult.sent)} more garbage requests (${(growth / Math.max(1, secondResult.sent)).toFixed(2)} bytes each)`);
 } finally {
+  for (const child of children) child.kill();
   await rm(dir, { recursive: true, force: true });
 }
