@@ -4,7 +4,11 @@
 // the same core answering every request with one fixed buffer of the same size.
 // Both are driven by the same raw keep-alive load generator on the other core
 // (random CertIDs, SHA-1 and SHA-256, GET and POST), over BENCH_SECONDS
-// (default 5) after a second of warm-up. Then a flood of garbage beside the
+// (default 5) after a second of warm-up, floor and responder alternating for
+// BENCH_ROUNDS (default 3). Answers are counted per wall-clock second and per
+// CPU-second of the server process (its CPU time over the window): the
+// second is what one core of its own would serve, whoever else shares the
+// machine's cores. Then a flood of garbage beside the
 // good requests: the good answers' p99 with and without it, and the
 // responder's heap after a full GC before, after one flood window and after a
 // second (bounded = the second adds nothing). Every answer is compared with
