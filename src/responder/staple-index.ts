@@ -22,7 +22,13 @@ export class StapleIndex {
       return;
     }
     this.bySource.set(source, staples);
-    for (const staple of staples) for (const key of staple.certIdKeys) this.byCertId.set(key, [...(this.byCertId.get(key) ?? []), staple]);
+    for (const staple of staples) {
+      for (const key of staple.certIdKeys) {
+        // A literal, not a spread: a spread array keeps room for 17 elements, and nearly every CertID has one staple.
+        const others = this.byCertId.get(key);
+        this.byCertId.set(key, others === undefined ? [staple] : [...others, staple]);
+      }
+    }
   }
 
   /** The newest staple answering every one of `certIdKeys` that is still usable at `nowMs`. */
