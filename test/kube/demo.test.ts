@@ -18,8 +18,8 @@ function startDemo(): Demo {
   let output = "";
   const waiters: (() => void)[] = [];
   const onData = (chunk: Buffer) => { output += chunk.toString(); for (const waiter of waiters) waiter(); };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
   const line = (pattern: RegExp) => new Promise<RegExpMatchArray>((resolve, reject) => {
     const look = () => { const match = output.match(pattern); if (match !== null) resolve(match); };
