@@ -1,0 +1,98 @@
+// `npm run demo` as a user runs it (node scripts/demo.ts): the status table
+// with the four Secrets, kubectl's StapleConfig line, a metrics URL that
+// answers; on SIGINT an exit 0 leaving no process and no temp dir behind;
+// and a SIGINT during startup stops it cleanly too.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const DEMO = fileURLToPath(new URL("../../scripts/demo.ts", import.meta.url));
+
+interface Demo { child: ChildProcess; output: () => string; line: (pattern: RegExp) => Promise<RegExpMatchArray>; exited: Promise<number | null> }
+
+function startDemo(): Demo {
+  const child = spawn(process.execPath, [DEMO], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const waiters: (() => void)[] = [];
+  const onData = (chunk: Buffer) => { output += chunk.toString(); for (const waiter of waiters) waiter(); };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  const line = (pattern: RegExp) => new Promise<RegExpMatchArray>((resolve, reject) => {
+    const look = () => { const match = output.match(pattern); if (match !== null) resolve(match); };
+    waiters.push(look);
+    look();
+    void exited.then(() => { look(); reject(new Error(`exited before ${String(pattern)}:\n${output}`)); });
+  });
+  return { child, output: () => output, line, exited };
+}
+
+/** Every process below `root`, from /proc. */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => { for (const [child, parent] of parents) if (parent === pid) { found.push(child); walk(child); } };
+  walk(root);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${String(pid)}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+}
+
+void describe("npm run demo", { timeout: 15 * 60_000 }, () => {
+  void it("shows the four Secrets settled, kubectl's line and the metrics; SIGINT stops everything and exits 0", async () => {
+    const demo = startDemo();
+    try {
+      await demo.line(/Ctrl-C to stop/);
+      const output = demo.output();
+      assert.match(output, /^shop-tls\s+demo\s+Good\b/m);
+      assert.match(output, /^api-tls\s+demo\s+Good\b/m);
+      assert.match(output, /^old-tls\s+demo\s+Revoked\b/m);
+      assert.match(output, /^cdn-tls\s+demo\s+Failing\b.*ResponderUnreachable/m);
+      assert.match(output, /^demo\s+False\s+4\s+3\s+1\s/m);
+      const metrics = (await demo.line(/^metrics: (http:\S+)$/m))[1] ?? "";
+      const response = await fetch(metrics);
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /^# (HELP|TYPE) /m);
+      const kubeconfig = (await demo.line(/^kubeconfig: (\S+) /m))[1] ?? "";
+      const pids = descendants(demo.child.pid ?? 0);
+      const names = pids.map((pid) => { try { return readFileSync(`/proc/${String(pid)}/comm`, "utf8").trim(); } catch { return ""; } });
+      for (const name of ["etcd", "kube-apiserver", "openssl"]) assert.ok(names.includes(name), `${name} among the demo's processes: ${names.join(", ")}`);
+      demo.child.kill("SIGINT");
+      assert.equal(await demo.exited, 0, demo.output());
+      assert.match(demo.output(), /^stopped$/m);
+      assert.deepEqual(pids.filter(alive), [], "every process the demo started is gone");
+      assert.equal(existsSync(dirname(kubeconfig)), false, "the control plane's temp dir is removed");
+    } finally {
+      demo.child.kill("SIGKILL");
+    }
+  });
+
+  void it("SIGINT right after the first progress line stops it cleanly", async () => {
+    const demo = startDemo();
+    try {
+      await demo.line(/^control plane: /m);
+      demo.child.kill("SIGINT");
+      assert.equal(await demo.exited, 0, demo.output());
+      assert.match(demo.output(), /^stopped$/m);
+      assert.doesNotMatch(demo.output(), /demo failed/);
+    } finally {
+      demo.child.kill("SIGKILL");
+    }
+  });
+});
