@@ -57,9 +57,12 @@ void describe("the end of public OCSP: certificates without a responder, must-st
     await eventually("a NoResponderURL Event", async () => ((await env.eventReasons("Secret", "crl-only-tls")).includes("NoResponderURL") ? true : undefined));
     assert.equal(sumSeries(await scrape(), "ocsp_stapler_certificates_without_responder", { namespace: NS, config: `${NS}/crl` }), 1);
     // Looked at again (any change of the Secret): still nothing fetched, no second Event.
+    const looked = ["crl-only-tls", "stapled-tls"].map((name) => [name, controller.secretStates.get(`${NS}/${name}`)] as const);
     await env.touch("crl-only-tls");
     await env.touch("stapled-tls");
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // A reconcile leaves a new state object: both Secrets have been looked at again, then nothing is left to do.
+    await eventually("both touched Secrets reconciled", () => Promise.resolve(looked.every(([name, state]) => controller.secretStates.get(`${NS}/${name}`) !== state) ? true : undefined));
+    await controller.whenIdle();
     assert.equal(await fetches(), fetchesBefore + 1, "only the Secret with a responder was fetched for");
     assert.deepEqual((await env.eventReasons("Secret", "crl-only-tls")).filter((reason) => reason === "NoResponderURL"), ["NoResponderURL"]);
     assert.equal(await env.readSecret("crl-only-tls-ocsp"), undefined);
