@@ -12,6 +12,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { access } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,7 +101,13 @@ async function main(): Promise<void> {
   const rig = await OcspRig.start("demo-ca");
   cleanups.push(() => rig.stop());
   check();
-  const downPort = await freePort();
+  // "Down" as a crashed responder behind a live load balancer: connections accepted and dropped at once
+  // (ResponderUnreachable). Holding the port, unlike a port merely found free, keeps anything else
+  // started meanwhile (a busy machine, a parallel test run) from answering on it.
+  const down = createServer((socket) => { socket.destroy(); });
+  await new Promise<void>((resolve) => { down.listen(0, "127.0.0.1", resolve); });
+  cleanups.push(() => new Promise((resolve) => { down.close(resolve); }));
+  const downPort = (down.address() as AddressInfo).port;
   const leaves = {
     "shop-tls": await rig.leaf("shop", "good"),
     "api-tls": await rig.leaf("api", "good"),

@@ -86,7 +86,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         apiServer = await startApiServer(binaries, dir, port, etcd.url, token, extraFlags);
       },
       stop: async () => {
-        await Promise.all([apiServer, ...processes].map(stopProcess));
+        // etcd last: a kube-apiserver whose etcd went away first spends its grace period retrying it.
+        const [etcdProcess, ...others] = processes;
+        await Promise.all([apiServer, ...others].map(stopProcess));
+        if (etcdProcess !== undefined) await stopProcess(etcdProcess);
         await removeTempDir(dir);
       },
     };
@@ -177,16 +180,26 @@ async function waitFor(url: string, child: ChildProcess, name: string, dir: stri
   throw new Error(`${name} did not become ready:\n${log.slice(-4000)}`);
 }
 
+/**
+ * SIGTERM, SIGKILL after 10 s, and resolves once it exited (a caller removing
+ * its data directory next, or checking nothing is left running, must not race
+ * it). `launch` unref'd the child: it is ref'd again while waiting, or a caller
+ * with nothing else to wait for would exit before the exit event.
+ */
 async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<boolean>((resolve) => child.once("exit", () => { resolve(true); }));
+  child.ref();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
   child.kill("SIGTERM");
-  if (!(await Promise.race([exited, sleep(10_000, false)]))) child.kill("SIGKILL");
+  const grace = setTimeout(() => { child.kill("SIGKILL"); }, 10_000);
+  await exited;
+  clearTimeout(grace);
 }
 
 /** SIGKILL, as the OOM killer or a node failure would: no chance to end watches or finish requests. */
 async function killProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  child.ref();
   const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
   child.kill("SIGKILL");
   await exited;
