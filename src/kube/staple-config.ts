@@ -27,8 +27,24 @@ export interface StapleConfig {
   readonly policy: RefreshPolicy;
   readonly responder: { readonly urlOverride: string; readonly timeoutMs: number; readonly method: RequestMethod };
   readonly chain: "Leaf" | "Full";
+  /** Endpoints whose served staple is checked (src/probe/); none: nothing is probed. */
+  readonly probe: ProbeSpec;
   /** The status as last stored, to skip writes that change nothing. */
   readonly status: unknown;
+}
+
+/** One endpoint of `spec.probe.endpoints`. */
+export interface ProbeEndpoint {
+  readonly address: string;
+  readonly serverName?: string;
+  readonly secret?: string;
+}
+
+export interface ProbeSpec {
+  readonly endpoints: readonly ProbeEndpoint[];
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly propagationGraceMs: number;
 }
 
 interface RawConfig {
@@ -39,6 +55,7 @@ interface RawConfig {
     refresh?: { fraction?: unknown; minInterval?: unknown; retry?: { initial?: unknown; max?: unknown } };
     responder?: { urlOverride?: unknown; timeout?: unknown; method?: unknown };
     chain?: unknown;
+    probe?: { endpoints?: unknown; interval?: unknown; timeout?: unknown; propagationGrace?: unknown };
   };
   status?: unknown;
 }
@@ -82,11 +99,27 @@ export function toStapleConfig(raw: unknown): StapleConfig | undefined {
         method: spec.responder?.method === "GET" || spec.responder?.method === "POST" ? spec.responder.method : "Auto",
       },
       chain: spec.chain === "Full" ? "Full" : "Leaf",
+      probe: {
+        endpoints: probeEndpoints(spec.probe?.endpoints),
+        intervalMs: durationOr(spec.probe?.interval, 60_000),
+        timeoutMs: durationOr(spec.probe?.timeout, 10_000),
+        propagationGraceMs: durationOr(spec.probe?.propagationGrace, 5 * 60_000),
+      },
       status: object?.status,
     };
   } catch {
     return undefined;
   }
+}
+
+/** The endpoints with an address; the CRD has checked their form. */
+function probeEndpoints(raw: unknown): ProbeEndpoint[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((item: { address?: unknown; serverName?: unknown; secret?: unknown } | null) => typeof item?.address !== "string" ? [] : [{
+    address: item.address,
+    ...(typeof item.serverName === "string" ? { serverName: item.serverName } : {}),
+    ...(typeof item.secret === "string" ? { secret: item.secret } : {}),
+  }]);
 }
 
 function durationOr(value: unknown, fallbackMs: number): number {
