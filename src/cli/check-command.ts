@@ -6,7 +6,7 @@ import { parseCommandLine, secondsFlag, stringFlag } from "./args.ts";
 import type { CommandContext, CommandOutcome } from "./command-context.ts";
 import { exitFor } from "./exit-status.ts";
 import { verifiedReport } from "./report.ts";
-import { ONLY_LEAF_STAPLE_VISIBLE, parseTarget, probeTls } from "./tls-probe.ts";
+import { ONLY_LEAF_STAPLE_VISIBLE, parseTarget, probeTls } from "../probe/tls-probe.ts";
 
 export const CHECK_HELP = `Usage: ocsp-stapler check HOST:PORT [--servername NAME] [--timeout S] [--json]
 

@@ -1,6 +1,8 @@
+import { rfc3339 } from "../kube/rfc3339.ts";
 import { mustStapleUnstapled } from "../staple/plan.ts";
 import type { ConditionReason } from "../staple/reasons.ts";
 import type { ChainElementState, SecretState } from "../staple/secret-state.ts";
+import type { EndpointsStatus, EndpointStatusEntry } from "../probe/endpoint-status.ts";
 
 /** The status subresource of a StapleConfig, as the CRD defines it. */
 export interface StapleConfigStatus {
@@ -16,6 +18,9 @@ export interface StapleConfigStatus {
   readonly mustStapleUnstapled?: number;
   readonly nextRefresh?: string;
   readonly secrets: readonly SecretStatusEntry[];
+  /** With spec.probe endpoints: how many serve the current staple, and the last probe of each (at most 20). */
+  readonly endpointsServed?: number;
+  readonly endpoints?: readonly EndpointStatusEntry[];
 }
 
 /**
@@ -40,8 +45,8 @@ export interface ChainStatusEntry extends Pick<ChainElementState, "subject" | "s
 }
 
 export interface Condition {
-  readonly type: "Ready" | "Degraded";
-  readonly status: "True" | "False";
+  readonly type: "Ready" | "Degraded" | "Served";
+  readonly status: "True" | "False" | "Unknown";
   readonly reason: ConditionReason;
   readonly message: string;
   readonly observedGeneration: number;
@@ -56,7 +61,7 @@ const MAX_SECRET_ENTRIES = 50;
  * Pure; `previous` only supplies lastTransitionTime for conditions that did
  * not change (metav1.Condition semantics).
  */
-export function computeStatus(generation: number, owned: readonly SecretState[], conflicts: readonly string[], previous: unknown, now: Date): StapleConfigStatus {
+export function computeStatus(generation: number, owned: readonly SecretState[], conflicts: readonly string[], previous: unknown, now: Date, endpoints?: EndpointsStatus): StapleConfigStatus {
   const failingStates = owned.filter((state) => state.error !== undefined);
   const stapled = owned.filter((state) => state.staple !== undefined).length;
   const chainProblem = firstChainProblem(owned);
@@ -75,6 +80,8 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
       ready ? `${stapled} of ${owned.length} selected Secrets have a verified staple${crlOnly}` : `${owned.length - stapled} of ${owned.length} selected Secrets have no staple${crlOnly}${conflicts.length > 0 ? `; ${conflicts.length} selected Secrets belong to an older StapleConfig` : ""}`),
     condition("Degraded", firstProblem !== undefined, firstProblem ?? "AsExpected",
       firstProblem === undefined ? `every fetch succeeded${crlOnly}` : `${mustStapleNote}${failingStates.length} Secrets failing, ${conflicts.length} in conflict${chainProblem === undefined ? "" : `; ${chainProblem.message}`}`),
+    // Served only with endpoints to probe: without, there is nothing it could say.
+    ...(endpoints === undefined ? [] : [{ type: "Served" as const, ...endpoints.condition }]),
   ].map((entry) => ({ ...entry, observedGeneration: generation, lastTransitionTime: transitionTime(entry, previous, now) }));
   return {
     observedGeneration: generation,
@@ -87,6 +94,7 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
     ...(unstapledMustStaple.length === 0 ? {} : { mustStapleUnstapled: unstapledMustStaple.length }),
     ...(nextRefresh === Number.POSITIVE_INFINITY ? {} : { nextRefresh: rfc3339(nextRefresh) }),
     secrets: listedEntries(owned, conflicts),
+    ...(endpoints === undefined ? {} : { endpointsServed: endpoints.served, endpoints: endpoints.entries }),
   };
 }
 
@@ -184,10 +192,6 @@ function chainEntryOf(element: ChainElementState): ChainStatusEntry {
   };
 }
 
-/** Epoch milliseconds as RFC 3339, without fractions. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** Whether `status` says something `previous` does not (key order ignored). */
 export function statusChanged(status: StapleConfigStatus, previous: unknown): boolean {

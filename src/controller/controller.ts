@@ -22,6 +22,7 @@ import type { SecretState } from "../staple/secret-state.ts";
 import { SelectionIndex, selectionChanged } from "./selection-index.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
+import { EndpointProbes } from "./endpoint-probes.ts";
 import { Metrics, type StapleSample } from "../observe/metrics.ts";
 import { Slots } from "./slots.ts";
 import { ErrorBackoff } from "./error-backoff.ts";
@@ -106,6 +107,8 @@ export class Controller {
   private readonly writers: Slots;
   private readonly events: EventRecorder;
   private readonly fetcher: StapleFetcher;
+  /** spec.probe: the served-staple prober, beside the work queue (never in it). */
+  private readonly probes: EndpointProbes;
   private dispatching: Promise<void> | undefined;
   private isSynced = false;
   private isLeading = false;
@@ -146,6 +149,12 @@ export class Controller {
       onWrite: (kind) => { this.metrics.apiWrites.inc({ kind }); },
       whileWaiting: (work) => this.slots.whileWaiting(work),
       whileWriting: (write) => this.slots.whileWaiting(this.writers.run(write)),
+    });
+    this.probes = new EndpointProbes({
+      configs: this.configs, secrets: this.secrets, states: this.reconciler.states,
+      selectedBy: (config) => this.selection.selectedBy(config),
+      events: this.events, scheduler: options.clock, logger: options.logger, cache: verificationCache,
+      onStatusDue: (config) => { this.queue.addAfter(statusItem(config), STATUS_BATCH_MS); },
     });
   }
 
@@ -210,6 +219,7 @@ export class Controller {
     this.election = this.elector.run(() => { this.startWorking(); }, () => {
       this.isLeading = false;
       this.queue.shutDown();
+      this.probes.stop();
       this.options.onLostLeadership?.();
     }).catch((error: unknown) => {
       this.fatal = `leader election stopped: ${describeApiError(error)}`;
@@ -250,6 +260,7 @@ export class Controller {
     for (const { reflector } of this.reflectors) reflector.stop();
     this.queue.shutDown();
     this.fetcher.stop();
+    this.probes.stop();
     await this.dispatching;
     this.isLeading = false;
     this.elector?.stop();
@@ -261,6 +272,7 @@ export class Controller {
     for (const key of this.secrets.keys()) this.unexamined.add(key);
     for (const key of this.secrets.keys()) this.queue.add(secretItem(key));
     for (const key of this.configs.keys()) this.queue.add(statusItem(key));
+    this.probes.sync();
     this.dispatching = this.dispatch();
   }
 
@@ -361,7 +373,7 @@ export class Controller {
       else if (this.unexamined.has(selected)) return;
       else owned.push(this.reconciler.states.get(selected) ?? { config: key, name: secret.name, failures: 0 });
     }
-    const status = computeStatus(config.generation, owned, conflicts, config.status, this.options.clock.now());
+    const status = computeStatus(config.generation, owned, conflicts, config.status, this.options.clock.now(), this.probes.statusOf(config));
     if (!statusChanged(status, config.status)) return;
     await this.custom.patchNamespacedCustomObjectStatus(
       { ...STAPLE_CONFIG, namespace: config.namespace, name: config.name, body: { status }, fieldManager: FIELD_MANAGER },
@@ -436,6 +448,8 @@ export class Controller {
           for (const other of this.selection.configChanged(namespace, this.secrets, this.configs)) this.queue.addAfter(statusItem(other), STATUS_BATCH_MS);
         }
         if (config === undefined) this.forget(statusItem(key));
+        // Only the replica at work probes (a standby's verdicts would go nowhere).
+        if (specChanged && this.isLeading) this.probes.sync();
         this.queue.addAfter(statusItem(key), specChanged ? 0 : STATUS_BATCH_MS);
       },
     });

@@ -1,4 +1,5 @@
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
+import type { EndpointState } from "../probe/endpoint-state.ts";
 
 /**
  * Every reason a user reads, in one module (cert-manager's constants.go):
@@ -56,7 +57,9 @@ export type EventReason =
   /** Normal: the certificate names no OCSP responder (its CA turned OCSP off, or never had it): CRL-only, nothing to staple. */
   | Extract<StapleReason, "NoResponderURL">
   /** Warning: a must-staple certificate (TLS Feature status_request) has no staple: browsers that enforce must-staple refuse it. */
-  | "MustStapleUnstapled";
+  | "MustStapleUnstapled"
+  /** An endpoint of spec.probe changed state: Normal `Served` when it serves the current staple again, Warning with its new state otherwise. */
+  | Exclude<EndpointState, "Pending">;
 
 /** Condition reasons of a StapleConfig (`Ready`, `Degraded`), besides the first failing Secret's StapleReason. */
 export type ConditionReason =
@@ -72,7 +75,11 @@ export type ConditionReason =
   /** A selected Secret belongs to an older StapleConfig that selects it too. */
   | "Conflict"
   /** Degraded: a must-staple certificate has no staple (critical: browsers that enforce must-staple refuse it). */
-  | "MustStapleUnstapled";
+  | "MustStapleUnstapled"
+  /** Served: every endpoint of spec.probe serves the current staple. */
+  | "AllServed"
+  /** Served is False (or Unknown for Pending): the worst endpoint's state, also the reason of its Event. */
+  | Exclude<EndpointState, "Served">;
 
 /**
  * Why the reloader refused a staple or failed to hand one to the server: the

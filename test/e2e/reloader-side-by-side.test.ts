@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { probeTls } from "../../src/cli/tls-probe.ts";
+import { probeTls } from "../../src/probe/tls-probe.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { startNginx } from "../support/nginx.ts";
 import { prepareIncludingNginx } from "../support/nginx-include.ts";

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { pino, type Logger } from "pino";
-import { probeTls } from "../../src/cli/tls-probe.ts";
+import { probeTls } from "../../src/probe/tls-probe.ts";
 import { localGet } from "./local-get.ts";
 import { stopProcess } from "./server-process.ts";
 import { waitFor } from "./wait-for.ts";

@@ -6,7 +6,7 @@
  */
 import { connect, type TLSSocket } from "node:tls";
 import { setTimeout as sleep } from "node:timers/promises";
-import { probeTls } from "../../src/cli/tls-probe.ts";
+import { probeTls } from "../../src/probe/tls-probe.ts";
 import { isOcspError } from "../../src/ocsp/errors.ts";
 import { parseResponse } from "../../src/ocsp/response-parser.ts";
 

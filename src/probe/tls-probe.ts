@@ -24,12 +24,14 @@ export const ONLY_LEAF_STAPLE_VISIBLE = true;
  * false`): `check` answers "is a valid staple served for this chain?", which
  * also matters for servers behind a private CA.
  */
-export function probeTls(host: string, port: number, servername: string | undefined, timeoutMs: number): Promise<ServedHandshake> {
+export function probeTls(host: string, port: number, servername: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<ServedHandshake> {
   return new Promise((resolve, reject) => {
     let staple: Uint8Array | undefined;
     const socket = connect({ host, port, requestOCSP: true, rejectUnauthorized: false, ...(servername === undefined ? {} : { servername }) });
     // An I/O timeout of this one handshake: a real timer, as the connection is real.
     const timer = setTimeout(() => { socket.destroy(); reject(tlsFailure(host, port, `no TLS handshake within ${timeoutMs} ms`)); }, timeoutMs);
+    // The prober's own (injected) deadline, or its stop: the connection goes at once.
+    signal?.addEventListener("abort", () => { clearTimeout(timer); socket.destroy(); reject(tlsFailure(host, port, "abandoned")); }, { once: true });
     // Node passes null (despite its types) when the server sent no staple.
     socket.on("OCSPResponse", (response: Buffer | null) => { if (response !== null && response.length > 0) staple = new Uint8Array(response); });
     socket.once("secureConnect", () => {
