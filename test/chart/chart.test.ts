@@ -381,6 +381,8 @@ void describe("the chart's Grafana dashboard (grafana.dashboard.enabled)", () =>
     }
     // What the issue asks to show: time left, fetches and their latency, certificate status, the responder.
     for (const metric of ["ocsp_stapler_staple_next_update_timestamp_seconds", "ocsp_stapler_fetch_total", "ocsp_stapler_fetch_duration_seconds_bucket", "ocsp_stapler_cert_status", "ocsp_stapler_responder_requests_total", "ocsp_stapler_responder_request_duration_seconds_bucket"]) assert.ok(seen.has(metric), metric);
+    // Served vs stored: what the endpoints' probes found.
+    for (const metric of ["ocsp_stapler_endpoint_up", "ocsp_stapler_endpoint_staple_served", "ocsp_stapler_endpoint_certificate_matches", "ocsp_stapler_endpoint_staple_age_seconds", "ocsp_stapler_endpoint_staple_behind_seconds", "ocsp_stapler_endpoint_probes_total"]) assert.ok(seen.has(metric), metric);
     assert.ok(promqlErrors("sum(rate(ocsp_stapler_fetch_total[") > 0, "the parser does report errors");
   });
 
