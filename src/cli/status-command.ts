@@ -32,8 +32,10 @@ Options:
 Columns: STATUS is Good, Revoked, Failing (the last fetch failed: ERROR has
 its code) or Pending (no staple yet); AGE is the staple's age (since its
 thisUpdate), LEFT the time to its nextUpdate, NEXT-REFRESH when the
-controller fetches again. SERVED is "-" for now: what servers actually
-staple will come from the prober.
+controller fetches again. SERVED is what the endpoints of spec.probe that
+serve the Secret staple: "2/2" (both serve the current staple), "1/2
+OldStaple" (one does; the worst state of the others), "-" when no endpoint
+serves it.
 
 Reads stapleconfigs (get, list) and Secrets' metadata only (list; never a
 Secret's data). Colours only on a terminal, and never with NO_COLOR set.

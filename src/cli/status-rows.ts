@@ -2,6 +2,7 @@ import { selectorMatches } from "../kube/label-selector.ts";
 import { ANNOTATION, LABEL } from "../kube/metadata-keys.ts";
 import { toStapleConfig, type StapleConfig } from "../kube/staple-config.ts";
 import { isStringMap } from "../kube/tls-secret.ts";
+import { ENDPOINT_LIST_LIMIT, servedBySecret, type ServedSummary } from "./served-summary.ts";
 
 /** What a row says of its Secret, worst first. */
 export type RowStatus = "Failing" | "Revoked" | "Pending" | "Good";
@@ -24,6 +25,8 @@ export interface StatusRow {
   readonly responder?: string;
   /** The Secret holding the staple: the companion, or the TLS Secret itself in InPlace mode. */
   readonly staple?: string;
+  /** What the probed endpoints naming this Secret serve (spec.probe); absent when none names it. */
+  readonly served?: ServedSummary;
   /**
    * `status`: the StapleConfig's status entry. `annotations`: a Secret beyond
    * the 50 a status lists, read from its staple's annotations (no error, no
@@ -60,7 +63,7 @@ export function toSecretMetadata(raw: unknown): SecretMetadata | undefined {
 interface RawEntry { name?: unknown; serial?: unknown; certStatus?: unknown; thisUpdate?: unknown; nextUpdate?: unknown; nextRefresh?: unknown; staple?: unknown; error?: { code?: unknown; message?: unknown } }
 /** A status entry with its name and error checked. */
 type Entry = Omit<RawEntry, "name" | "error"> & { readonly name: string; readonly error: { code: string; message: string } | undefined };
-interface RawStatus { selected?: unknown; failing?: unknown; secrets?: unknown }
+interface RawStatus { selected?: unknown; failing?: unknown; secrets?: unknown; endpoints?: unknown }
 
 /** The most Secrets one status lists (config-status.ts); beyond them the table reads the staples' annotations. */
 export const STATUS_LIST_LIMIT = 50;
@@ -94,9 +97,16 @@ export function gatherRows(rawConfigs: readonly unknown[], companions: readonly 
     const holderOf = (name: string) => (config.target.mode === "InPlace" ? tlsByName : companionByName).get(`${config.namespace}/${name}`);
     if ((raw as { status?: unknown }).status === undefined) notes.push(`${config.namespace}/${config.name}: no status yet (is the controller running and watching this namespace?)`);
     const entries = entriesOf(status);
+    const served = servedBySecret(status.endpoints);
+    const listedEndpoints = Array.isArray(status.endpoints) ? status.endpoints.length : 0;
+    // A status lists at most 20 endpoints, failing first: beyond them, counts would look worse than they are.
+    if (listedEndpoints >= ENDPOINT_LIST_LIMIT && config.probe.endpoints.length > listedEndpoints) {
+      notes.push(`${config.namespace}/${config.name}: ${config.probe.endpoints.length} endpoints probed, its status lists ${listedEndpoints} (failing first); SERVED counts those listed, the metrics have every one`);
+    }
+    const withServed = (row: StatusRow): StatusRow => { const summary = served.get(row.secret); return summary === undefined ? row : { ...row, served: summary }; };
     for (const entry of entries) {
       const staple = stringOf(entry.staple);
-      rows.push(rowOfEntry(config, entry, staple === undefined ? undefined : holderOf(staple)));
+      rows.push(withServed(rowOfEntry(config, entry, staple === undefined ? undefined : holderOf(staple))));
     }
     if (!statusIsPartial(raw)) continue;
     const listed = new Set(entries.map((entry) => entry.name));
@@ -106,7 +116,7 @@ export function gatherRows(rawConfigs: readonly unknown[], companions: readonly 
     for (const secret of tlsSecrets) {
       if (listed.has(secret.name) || ownerOf(configs.map((item) => item.config), secret) !== config) continue;
       const holder = config.target.mode === "InPlace" ? (secret.annotations[ANNOTATION.stapleKeys] === undefined ? undefined : secret) : companionOf(companionByName, config, secret);
-      rows.push(rowOfAnnotations(config, secret.name, holder, failingBeyond));
+      rows.push(withServed(rowOfAnnotations(config, secret.name, holder, failingBeyond)));
     }
   }
   return { rows, notes };

@@ -1,3 +1,5 @@
+import type { EndpointState } from "../probe/endpoint-state.ts";
+import { servedText } from "./served-summary.ts";
 import type { StatusRow } from "./status-rows.ts";
 
 export interface TableOptions {
@@ -20,8 +22,9 @@ interface Cell { readonly text: string; readonly colour?: string }
 
 /**
  * kubectl's table: upper-case headers, columns three spaces apart, "-" for
- * nothing known, durations as kubectl prints AGE. SERVED is "-" until the
- * prober reports what servers actually staple.
+ * nothing known, durations as kubectl prints AGE. SERVED is what the probed
+ * endpoints naming the Secret serve: "2/3 OldStaple" (Served of all, then the
+ * worst other state), "-" when no endpoint names it.
  */
 export function renderTable(rows: readonly StatusRow[], options: TableOptions): string {
   const { now, wide, allNamespaces, colour } = options;
@@ -37,9 +40,7 @@ export function renderTable(rows: readonly StatusRow[], options: TableOptions): 
       { text: row.thisUpdate === undefined ? "-" : humanDuration(now.getTime() - Date.parse(row.thisUpdate)) },
       withColour(leftMs === undefined ? "-" : leftMs < 0 ? "expired" : humanDuration(leftMs), leftMs === undefined ? undefined : leftMs < 0 ? RED : leftMs < DAY_MS ? YELLOW : undefined),
       { text: nextRefreshText(row.nextRefresh, now) },
-      // The prober (issue 14, a later part) will add what each server endpoint
-      // staples to the StapleConfig status; until then nothing is known here.
-      { text: "-" },
+      withColour(servedText(row.served), servedColour(row.served?.worst)),
       withColour(row.error?.code ?? "-", row.error === undefined ? undefined : RED),
       ...(wide ? [{ text: oneLine(row.error?.message) }, { text: row.serial ?? "-" }, { text: row.responder ?? "-" }, { text: row.staple ?? "-" }] : []),
     ];
@@ -68,13 +69,18 @@ export function jsonRow(row: StatusRow): Record<string, unknown> {
     thisUpdate: row.thisUpdate ?? null,
     nextUpdate: row.nextUpdate ?? null,
     nextRefresh: row.nextRefresh ?? null,
-    // What servers actually staple: filled in once the prober exists.
-    served: null,
+    // What the probed endpoints naming the Secret serve; worst only when not all are Served.
+    served: row.served === undefined ? null : { endpoints: row.served.endpoints, served: row.served.served, ...(row.served.worst === undefined ? {} : { worst: row.served.worst }) },
     error: row.error === undefined ? null : { code: row.error.code, message: row.error.message },
     responder: row.responder ?? null,
     staple: row.staple ?? null,
     from: row.from,
   };
+}
+
+/** Yellow while a staple is on its way (not probed yet, or an older one still served); red when clients get none, or the wrong certificate. */
+function servedColour(worst: EndpointState | undefined): string | undefined {
+  return worst === undefined ? undefined : worst === "Pending" || worst === "OldStaple" ? YELLOW : RED;
 }
 
 /** The next refresh as time from now; one already due (the queue is behind, or the controller is down) says so. */

@@ -39,7 +39,7 @@ export interface SecretStatusEntry extends Pick<SecretState, "name" | "serial" |
 }
 
 /** One intermediate of a `chain: Full` entry: its staple's answer, or why it has none. */
-export interface ChainStatusEntry extends Pick<ChainElementState, "subject" | "serial" | "certStatus"> {
+export interface ChainStatusEntry extends Pick<ChainElementState, "subject" | "serial" | "certStatus" | "notice"> {
   readonly nextUpdate?: string;
   readonly error?: { readonly code: ConditionReason; readonly message: string };
 }
@@ -183,12 +183,13 @@ function firstChainProblem(owned: readonly SecretState[]): { reason: ConditionRe
 }
 
 function chainEntryOf(element: ChainElementState): ChainStatusEntry {
-  const { subject, serial, certStatus, nextUpdateMs, error } = element;
+  const { subject, serial, certStatus, nextUpdateMs, error, notice } = element;
   return {
     subject, serial,
     ...(certStatus === undefined ? {} : { certStatus }),
     ...(nextUpdateMs === undefined ? {} : { nextUpdate: rfc3339(nextUpdateMs) }),
     ...(error === undefined ? {} : { error }),
+    ...(notice === undefined ? {} : { notice }),
   };
 }
 

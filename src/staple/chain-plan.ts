@@ -115,6 +115,7 @@ interface PlannedElement {
 function planElement(element: ElementFacts, previous: ChainElementState | undefined, input: ChainPlanInput): PlannedElement {
   const same = previous?.serial === element.serial && previous.subject === element.subject ? previous : undefined;
   if (element.fetched === undefined) return notFetched(element, same, input.now);
+  if (!element.fetched.ok && element.fetched.code === "NoResponderURL") return noResponder(element, element.fetched.message, same, input);
   const current = currentOf(element);
   const decision = decide({
     certificateSha256: element.certificateSha256, ...(current === undefined ? {} : { current }),
@@ -135,6 +136,32 @@ function notFetched(element: ElementFacts, previous: ChainElementState | undefin
   // Never looked at later than its withdrawal time, so an expiring staple goes in time.
   const checkAtMs = Math.min(base.checkAtMs, withdrawAt(current).getTime());
   return { staple: element.stored, entry: { ...base, ...error, ...responseFields(element.stored), checkAtMs }, events: [] };
+}
+
+/**
+ * How often an intermediate without a responder is looked at again: its AIA
+ * never changes, but its Secret's chain may (re-read then anyway); once a day
+ * costs no request (nothing is asked: the URL is missing).
+ */
+const NO_RESPONDER_RECHECK_MS = 24 * 3_600_000;
+
+/**
+ * An intermediate whose certificate names no OCSP responder: its CA offers no
+ * status for it (public CAs turning OCSP off drop it from intermediates too).
+ * Expected, like a leaf's (plan.ts): a `notice`, not an error, so it keeps no
+ * config Degraded; one Normal Event when first seen; a staple still in place
+ * (fetched through an override since removed) is withdrawn, as nothing would
+ * refresh it. The bundle ends before it, as before any missing element.
+ */
+function noResponder(element: ElementFacts, message: string, previous: ChainElementState | undefined, input: ChainPlanInput): PlannedElement {
+  const reported = previous?.notice?.code === "NoResponderURL";
+  const events: PlannedEvent[] = reported ? [] : [{ type: "Normal", reason: "NoResponderURL", message: `Intermediate "${element.subject}": ${message}` }];
+  if (element.stored !== undefined) events.push({ type: "Warning", reason: "StapleWithdrawn", message: `Removed the staple of intermediate "${element.subject}" from ${input.holder}: it names no OCSP responder, so nothing would refresh it; the leaf's staple stays` });
+  return {
+    staple: undefined,
+    entry: { subject: element.subject, serial: element.serial, failures: 0, checkAtMs: input.now.getTime() + NO_RESPONDER_RECHECK_MS, notice: { code: "NoResponderURL", message } },
+    events,
+  };
 }
 
 function written(element: ElementFacts, response: VerifiedResponse, checkAt: Date, previous: ChainElementState | undefined, holder: string): PlannedElement {

@@ -54,6 +54,8 @@ export interface ChainElementState {
   readonly certStatus?: "Good" | "Revoked" | "Unknown";
   readonly nextUpdateMs?: number;
   readonly error?: { readonly code: StapleReason; readonly message: string };
+  /** Expected, not a failure: `NoResponderURL`, the intermediate names no OCSP responder. */
+  readonly notice?: { readonly code: StapleReason; readonly message: string };
   readonly failures: number;
   /** When this element wants a refresh or a retry. */
   readonly checkAtMs: number;

@@ -80,6 +80,43 @@ void describe("status rows", () => {
     assert.deepEqual(rows.map((row) => [row.secret, row.status, row.staple, row.responder]), [["gw-tls", "Good", "gw-tls", "http://r/"]]);
   });
 
+  void it("SERVED: the endpoints of status.endpoints naming the row's Secret, Served of all and the worst other state; none: absent", () => {
+    const endpoint = (address: string, state: string, secret?: string) => ({ address, state, message: "m", since: at(-1), ...(secret === undefined ? {} : { secret }) });
+    const { rows, notes } = gatherRows([config("web", {
+      selected: 4, failing: 0,
+      secrets: [good("web-tls", 80), good("api-tls", 80), good("cdn-tls", 80), good("new-tls", 80)],
+      endpoints: [
+        endpoint("10.0.0.1:443", "Unreachable"),
+        endpoint("10.0.0.2:443", "OldStaple", "web-tls"),
+        endpoint("10.0.0.3:443", "Served", "web-tls"),
+        endpoint("10.0.0.4:443", "Pending", "web-tls"),
+        endpoint("10.0.0.5:443", "Served", "api-tls"),
+        endpoint("10.0.0.6:443", "NoStaple", "cdn-tls"),
+        endpoint("10.0.0.7:443", "CertificateMismatch", "cdn-tls"),
+        endpoint("10.0.0.8:443", "Misspelt", "new-tls"),
+      ],
+    })], [], []);
+    assert.deepEqual(notes, []);
+    assert.deepEqual(rows.map((row) => [row.secret, row.served]), [
+      // OldStaple is worse than Pending (ENDPOINT_STATES order); an entry without a secret is no row's.
+      ["web-tls", { endpoints: 3, served: 1, worst: "OldStaple" }],
+      ["api-tls", { endpoints: 1, served: 1 }],
+      ["cdn-tls", { endpoints: 2, served: 0, worst: "CertificateMismatch" }],
+      // An unknown state (a newer controller's) is not counted.
+      ["new-tls", undefined],
+    ]);
+  });
+
+  void it("SERVED with more endpoints than the status lists (20, failing first): a note says the counts are of those listed", () => {
+    const endpoints = Array.from({ length: 21 }, (_, index) => ({ address: `10.0.0.${index}:443` }));
+    const listed = endpoints.slice(0, 20).map((entry) => ({ ...entry, state: "NoStaple", secret: "web-tls", message: "m", since: at(-1) }));
+    const { rows, notes } = gatherRows([config("web", { selected: 1, failing: 0, secrets: [good("web-tls", 80)], endpoints: listed }, { probe: { endpoints } })], [], []);
+    assert.deepEqual(rows[0]?.served, { endpoints: 20, served: 0, worst: "NoStaple" });
+    assert.deepEqual(notes, ["shop/web: 21 endpoints probed, its status lists 20 (failing first); SERVED counts those listed, the metrics have every one"]);
+    const all = gatherRows([config("web", { selected: 1, failing: 0, secrets: [good("web-tls", 80)], endpoints: listed }, { probe: { endpoints: endpoints.slice(0, 20) } })], [], []);
+    assert.deepEqual(all.notes, []);
+  });
+
   void it("sorts failing and revoked first, then by time left (none left first), then by name", () => {
     const row = (secret: string, status: StatusRow["status"], leftHours?: number): StatusRow => ({ namespace: "shop", secret, config: "web", status, from: "status", ...(leftHours === undefined ? {} : { nextUpdate: at(leftHours) }) });
     const sorted = sortRows([row("g-late", "Good", 90), row("pending", "Pending"), row("g-soon", "Good", 5), row("failing-staple", "Failing", 40), row("revoked", "Revoked", 60), row("failing-none", "Failing")]);
@@ -93,6 +130,11 @@ void describe("status table", () => {
     { namespace: "shop", secret: "web-tls", config: "web", status: "Good", serial: "0a1b", thisUpdate: at(-3), nextUpdate: at(76), nextRefresh: at(0.5), responder: "http://ocsp.example/", staple: "web-tls-ocsp", from: "status" },
     { namespace: "shop", secret: "cdn-tls", config: "web", status: "Good", thisUpdate: at(-150), nextUpdate: at(20), nextRefresh: at(-0.1), from: "status" },
   ];
+  const served: StatusRow[] = [
+    { namespace: "shop", secret: "web-tls", config: "web", status: "Good", served: { endpoints: 2, served: 2 }, from: "status" },
+    { namespace: "shop", secret: "api-tls", config: "web", status: "Good", served: { endpoints: 2, served: 1, worst: "OldStaple" }, from: "status" },
+    { namespace: "shop", secret: "cdn-tls", config: "web", status: "Good", served: { endpoints: 1, served: 0, worst: "NoStaple" }, from: "status" },
+  ];
 
   void it("durations as kubectl prints ages", () => {
     const s = 1000, m = 60 * s, h = 60 * m, d = 24 * h;
@@ -100,7 +142,7 @@ void describe("status table", () => {
     for (const [ms, text] of cases) assert.equal(humanDuration(ms), text, `${ms} ms`);
   });
 
-  void it("a kubectl-style table: aligned columns, '-' for nothing known, SERVED '-', no colour when not a terminal", () => {
+  void it("a kubectl-style table: aligned columns, '-' for nothing known, SERVED '-' without endpoints, no colour when not a terminal", () => {
     const text = renderTable(rows, { now: NOW, wide: false, allNamespaces: false, colour: false });
     assert.equal(text, [
       "SECRET    CONFIG   STATUS    AGE    LEFT   NEXT-REFRESH   SERVED   ERROR",
@@ -110,6 +152,15 @@ void describe("status table", () => {
       "",
     ].join("\n"));
     assert.ok(!text.includes("\u001b"), "no escape codes");
+  });
+
+  void it("SERVED: served/endpoints, then the worst other state when not all are Served; '-' when no endpoint names the Secret", () => {
+    const text = renderTable([...served, rows[2] as StatusRow], { now: NOW, wide: false, allNamespaces: false, colour: false });
+    assert.deepEqual(text.split("\n").map((line) => /^(\S+)\s.*\s(-|\d+\/\d+(?: \w+)?)\s+-$/.exec(line)?.slice(1)), [undefined, ["web-tls", "2/2"], ["api-tls", "1/2 OldStaple"], ["cdn-tls", "0/1 NoStaple"], ["cdn-tls", "-"], undefined]);
+    const coloured = renderTable(served, { now: NOW, wide: false, allNamespaces: false, colour: true }).split("\n");
+    assert.ok(!coloured[1]?.includes("\u001b"), "all Served is plain");
+    assert.ok(coloured[2]?.includes("\u001b[33m1/2 OldStaple\u001b[0m"), "an older staple still served is yellow");
+    assert.ok(coloured[3]?.includes("\u001b[31m0/1 NoStaple\u001b[0m"), "no staple is red");
   });
 
   void it("-A adds NAMESPACE first; -o wide the message (on one line), serial, responder and the staple's Secret", () => {
@@ -138,5 +189,6 @@ void describe("status table", () => {
     assert.deepEqual(parsed[0], { namespace: "shop", secret: "api-tls", config: "web", status: "Failing", serial: null, thisUpdate: null, nextUpdate: null, nextRefresh: null, served: null, error: { code: "ResponderTimeout", message: "no answer\nin 10s" }, responder: null, staple: null, from: "status" });
     assert.equal(parsed[1]?.nextUpdate, at(76));
     assert.deepEqual(jsonRow(rows[1] as StatusRow).error, null);
+    assert.deepEqual(served.map((row) => jsonRow(row).served), [{ endpoints: 2, served: 2 }, { endpoints: 2, served: 1, worst: "OldStaple" }, { endpoints: 1, served: 0, worst: "NoStaple" }]);
   });
 });

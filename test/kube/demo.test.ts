@@ -1,5 +1,6 @@
 // `npm run demo` as a user runs it (node scripts/demo.ts): the status table
-// with the four Secrets, kubectl's StapleConfig line, a metrics URL that
+// with the four Secrets, kubectl's StapleConfig line, the prober's verdicts
+// on its two servers (Served, NoStaple), a metrics URL that
 // answers; on SIGINT an exit 0 leaving no process and no temp dir behind;
 // and a SIGINT during startup stops it cleanly too.
 import assert from "node:assert/strict";
@@ -64,7 +65,9 @@ void describe("npm run demo", { timeout: 15 * 60_000 }, () => {
       assert.match(output, /^api-tls\s+demo\s+Good\b/m);
       assert.match(output, /^old-tls\s+demo\s+Revoked\b/m);
       assert.match(output, /^cdn-tls\s+demo\s+Failing\b.*ResponderUnreachable/m);
-      assert.match(output, /^demo\s+False\s+4\s+3\s+1\s/m);
+      assert.match(output, /^demo\s+False\s+4\s+3\s+1\s+\S+\s+False\s/m, "-o wide: Served False (api's server staples nothing)");
+      assert.match(output, /^127\.0\.0\.1:\d+\s+shop\.example\s+Served\s+serves the stored staple/m);
+      assert.match(output, /^127\.0\.0\.1:\d+\s+api\.example\s+NoStaple\s+no OCSP staple in the handshake for Secret api-tls/m);
       const metrics = (await demo.line(/^metrics: (http:\S+)$/m))[1] ?? "";
       const response = await fetch(metrics);
       assert.equal(response.status, 200);

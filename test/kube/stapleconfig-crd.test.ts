@@ -49,6 +49,13 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     assert.deepEqual(stored.spec, spec);
   });
 
+  void it("spec.probe: endpoints as written (one address with two names; IPv6), the rest defaulted", async () => {
+    const endpoints = [{ address: "ingress.web.svc:443", serverName: "shop.example", secret: "shop-tls" }, { address: "ingress.web.svc:443", serverName: "api.example" }, { address: "[fd00::1]:8443" }];
+    await k(["apply", "-f", "-"], stapleConfig("probed", { probe: { endpoints } }));
+    const stored = JSON.parse(await k(["get", "stapleconfig", "probed", "-o", "json"])) as { spec: { probe: unknown } };
+    assert.deepEqual(stored.spec.probe, { endpoints, interval: "1m", timeout: "10s", propagationGrace: "5m" });
+  });
+
   void it("keys that look derived are accepted where chain: Full does not write them", async () => {
     // Leaf writes no derived key; with Full, ".9" and a later key's ".pem" are not derived.
     await k(["apply", "-f", "-"], stapleConfig("leaf-dotted", { chain: "Leaf", target: { keys: ["tls.ocsp", "tls.ocsp.1", "tls.ocsp.pem"] } }));
@@ -80,6 +87,12 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     ["the bundle's key among the keys with chain: Full", { chain: "Full", target: { keys: ["tls.ocsp-staple", "ocsp.staple", "tls.ocsp-staple.pem"] } }, /the bundle tls.ocsp-staple.pem, so target key tls.ocsp-staple.pem would be overwritten/],
     ["several derived keys among the keys with chain: Full", { chain: "Full", target: { keys: ["a.8", "a", "b", "b.2"] } }, /target key a.8 would be overwritten/],
     ["an unknown field", { refresh: { fraction: 0.5, every: "1h" } }, /unknown field "spec.refresh.every"/],
+    ["a probe address without a port", { probe: { endpoints: [{ address: "shop.example" }] } }, /address.*should match/],
+    ["a probe address with a path", { probe: { endpoints: [{ address: "shop.example:443/x" }] } }, /address.*should match/],
+    ["the same probe endpoint twice", { probe: { endpoints: [{ address: "a:443", serverName: "x" }, { address: "a:443", serverName: "x" }] } }, /each address and serverName pair may appear once/],
+    ["51 probe endpoints", { probe: { endpoints: Array.from({ length: 51 }, (_, index) => ({ address: `e${String(index)}:443` })) } }, /endpoints.*must have at most 50 items|should have at most 50 items|Too many/],
+    ["a probe interval under a second", { probe: { interval: "500ms" } }, /probe.interval must be at least 1s/],
+    ["a probe timeout over 60s", { probe: { timeout: "2m" } }, /probe.timeout must be between 1s and 60s/],
   ];
   for (const [name, spec, message] of INVALID) {
     void it(`refuses ${name}`, async () => {
@@ -106,6 +119,11 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     const [header, row] = table.trim().split("\n");
     assert.match(header ?? "", /^NAME\s+READY\s+SELECTED\s+STAPLED\s+FAILING\s+NEXT-REFRESH\s+AGE$/);
     assert.match(row ?? "", /^web\s+False\s+4\s+3\s+1\s+2026-11-25T03:10:00Z\s+\d+s$/);
+    const served = { type: "Served", status: "False", reason: "OldStaple", message: "1 of 2 endpoints serve the current staple", lastTransitionTime: "2026-11-25T01:00:00Z", observedGeneration: 1 };
+    await k(["patch", "stapleconfig", "web", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { conditions: [...status.status.conditions, served] } })]);
+    const [wideHeader, wideRow] = (await k(["get", "stapleconfig", "web", "-o", "wide"])).trim().split("\n");
+    assert.match(wideHeader ?? "", /^NAME\s+READY\s+SELECTED\s+STAPLED\s+FAILING\s+NEXT-REFRESH\s+SERVED\s+AGE$/, "-o wide adds the Served condition");
+    assert.match(wideRow ?? "", /^web\s+False\s+4\s+3\s+1\s+2026-11-25T03:10:00Z\s+False\s+\d+s$/);
   });
 
   void it("the status cannot be written through the main resource", async () => {

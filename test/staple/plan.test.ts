@@ -417,9 +417,15 @@ const CHAIN_CASES: [string, ElementFacts[], ChainElementState[] | undefined, Cha
   ["an intermediate failing with a usable staple in place: kept and still bundled, the error listed",
     [element({ stored: response(-48, 96), fetched: fetchFailed() })], [chainEntry()],
     { staples: ["good"], bundled: 1, entries: ["ResponderUnreachable"], events: ["FetchFailed"] }],
-  ["an intermediate with no OCSP URL: NoResponderURL, nothing stapled for it",
+  ["an intermediate with no OCSP URL: a NoResponderURL notice (not an error), nothing stapled for it, one Normal Event",
     [element({ fetched: fetchFailed("NoResponderURL") })], undefined,
-    { staples: ["-"], bundled: 0, entries: ["NoResponderURL"], events: ["FetchFailed"] }],
+    { staples: ["-"], bundled: 0, entries: ["notice NoResponderURL"], events: ["NoResponderURL"] }],
+  ["the same intermediate looked at again: no second Event",
+    [element({ fetched: fetchFailed("NoResponderURL") })], [{ subject: "CN=Int", serial: "1f", failures: 0, checkAtMs: ms(-1), notice: { code: "NoResponderURL", message: "" } }],
+    { staples: ["-"], bundled: 0, entries: ["notice NoResponderURL"] }],
+  ["an intermediate that lost its OCSP URL with a staple in place: withdrawn (nothing would refresh it), the notice listed",
+    [element({ stored: response(-1, 96), fetched: fetchFailed("NoResponderURL") })], [chainEntry()],
+    { staples: ["-"], bundled: 0, entries: ["notice NoResponderURL"], events: ["NoResponderURL", "StapleWithdrawn"] }],
   ["an intermediate's staple at its usable end while its responder fails: withdrawn alone (StapleWithdrawn)",
     [element({ stored: response(-96, 96), fetched: fetchFailed() })], [chainEntry({ failures: 3 })],
     { staples: ["-"], bundled: 0, entries: ["ResponderUnreachable"], events: ["StapleWithdrawn"] }],
@@ -446,7 +452,7 @@ void describe("planChain (chain: Full, the intermediates)", () => {
       const plan = chainPlan(elements, previous);
       assert.deepEqual(plan.staples.map((staple) => staple?.certStatus.kind ?? "-"), expected.staples);
       assert.equal(plan.bundled, expected.bundled);
-      assert.deepEqual(plan.entries.map((entry) => entry.error?.code ?? entry.certStatus ?? "-"), expected.entries);
+      assert.deepEqual(plan.entries.map((entry) => entry.error?.code ?? (entry.notice === undefined ? undefined : `notice ${entry.notice.code}`) ?? entry.certStatus ?? "-"), expected.entries);
       assert.deepEqual(plan.events.map((event) => event.reason), expected.events ?? []);
     });
   }
