@@ -126,7 +126,7 @@ export class Controller {
     this.errorBackoff = new ErrorBackoff(options.random);
     this.slots = new Slots(options.workers ?? 4);
     this.writers = new Slots(options.writers ?? DEFAULT_WRITERS);
-    this.metrics = new Metrics({ queueDepth: () => this.queue.depth, staples: () => this.staples() });
+    this.metrics = new Metrics({ queueDepth: () => this.queue.depth, staples: () => this.staples(), endpoints: () => this.probes.samples(options.clock.now().getTime()) });
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     const verificationCache = new VerificationCache();
@@ -155,6 +155,7 @@ export class Controller {
       selectedBy: (config) => this.selection.selectedBy(config),
       events: this.events, scheduler: options.clock, logger: options.logger, cache: verificationCache,
       onStatusDue: (config) => { this.queue.addAfter(statusItem(config), STATUS_BATCH_MS); },
+      onProbed: (state) => { this.metrics.probes.inc({ result: state }); },
     });
   }
 

@@ -61,8 +61,8 @@ void describe("npm run demo", { timeout: 15 * 60_000 }, () => {
     try {
       await demo.line(/Ctrl-C to stop/);
       const output = demo.output();
-      assert.match(output, /^shop-tls\s+demo\s+Good\b/m);
-      assert.match(output, /^api-tls\s+demo\s+Good\b/m);
+      assert.match(output, /^shop-tls\s+demo\s+Good\b.*\s1\/1\s/m, "SERVED: its server staples the stored staple");
+      assert.match(output, /^api-tls\s+demo\s+Good\b.*\s0\/1 NoStaple\s/m, "SERVED: its server staples nothing");
       assert.match(output, /^old-tls\s+demo\s+Revoked\b/m);
       assert.match(output, /^cdn-tls\s+demo\s+Failing\b.*ResponderUnreachable/m);
       assert.match(output, /^demo\s+False\s+4\s+3\s+1\s+\S+\s+False\s/m, "-o wide: Served False (api's server staples nothing)");

@@ -15,6 +15,7 @@ import { systemClock } from "../../src/ocsp/clock.ts";
 import { conditionOf, eventually, KubeEnv, type ConfigStatus } from "../support/kube-env.ts";
 import { startController } from "../support/in-process-controller.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
+import { matchingSamples, sumSeries } from "../support/prometheus-text.ts";
 import { startSilentServer, startStapleServer, type StapleServer } from "../support/staple-server.ts";
 
 const NS = "probed";
@@ -97,6 +98,13 @@ void describe("served-staple prober: what each endpoint serves, in the StapleCon
     assert.deepEqual([condition?.status, condition?.reason], ["False", "Unreachable"]);
     assert.match(condition?.message ?? "", /^1 of 4 endpoints serve the current staple; /);
     assert.equal(conditionOf(status, "Ready")?.status, "True", "stapling is fine: only serving fails");
+    const metrics = await controller.metrics.registry.metrics();
+    // One sample each (an absent series would not be a 0).
+    const series = (name: string, address: string, serverName?: string) => matchingSamples(metrics, name, { namespace: NS, config: "web", endpoint: serverName === undefined ? address : `${address}/${serverName}` });
+    assert.deepEqual([series("ocsp_stapler_endpoint_staple_served", stapling.address, "localhost"), series("ocsp_stapler_endpoint_staple_served", noStaple.address, "localhost")], [[1], [0]]);
+    assert.deepEqual([series("ocsp_stapler_endpoint_certificate_matches", otherCertificate.address, "other.example"), series("ocsp_stapler_endpoint_up", silent.address)], [[0], [0]]);
+    assert.ok((series("ocsp_stapler_endpoint_staple_age_seconds", stapling.address, "localhost")[0] ?? -1) >= 0);
+    assert.ok(sumSeries(metrics, "ocsp_stapler_endpoint_probes_total", { result: "Unreachable" }) >= 1);
     await eventually("a Warning Event per failing endpoint", async () => {
       const found = await env.eventReasons("StapleConfig", "web");
       return ["NoStaple", "CertificateMismatch", "Unreachable"].every((reason) => found.includes(reason)) ? found : undefined;
@@ -113,6 +121,8 @@ void describe("served-staple prober: what each endpoint serves, in the StapleCon
       return endpoint?.state === "OldStaple" ? endpoint : undefined;
     }, 60);
     assert.equal(old.servedThisUpdate, before.thisUpdate);
+    const behind = sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_endpoint_staple_behind_seconds", { endpoint: `${stapling.address}/localhost` });
+    assert.equal(behind, (Date.parse(refreshed.thisUpdate) - Date.parse(before.thisUpdate)) / 1000, "the metric the OcspEndpointStapleOld alert reads");
     assert.match(old.message, new RegExp(`older staple \\(thisUpdate ${before.thisUpdate}\\) than the one stored \\(thisUpdate ${refreshed.thisUpdate}\\)`));
     stapling.staple = refreshed.der;
     const again = await eventually("the endpoint Served again", async () => {
