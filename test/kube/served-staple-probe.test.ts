@@ -5,7 +5,8 @@
 // the companion's thisUpdate, C NoStaple. A refresh by the operator then
 // reaches A; B's reloader was stopped first, so HAProxy keeps the old staple:
 // Served while within propagationGrace, OldStaple once it has passed, with an
-// Event for each state change and A untouched throughout.
+// Event for each state change and A untouched throughout. The controller's
+// metrics say the same per endpoint (staple served, behind seconds).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +20,7 @@ import { eventually, KubeEnv, type ConfigStatus } from "../support/kube-env.ts";
 import { KubeletVolume } from "../support/kubelet-volume.ts";
 import { startNginx, type RunningNginx } from "../support/nginx.ts";
 import { OcspRig } from "../support/ocsp-rig.ts";
+import { matchingSamples, sumSeries } from "../support/prometheus-text.ts";
 import { sClientStatus } from "../support/openssl-client.ts";
 import { HAPROXY, NGINX, skipUnlessInstalled } from "../support/programs.ts";
 import { servedThisUpdate } from "../support/reloader-process.ts";
@@ -59,6 +61,9 @@ void describe("served-staple prober on real nginx and HAProxy pods: Served, OldS
       .filter((event) => (ENDPOINT_STATES as readonly string[]).includes(event.reason ?? ""))
       .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
   };
+  /** One endpoint's samples of a gauge in the controller's metrics: [] when it has none. */
+  const endpointGauge = async (name: string, pod: keyof typeof address): Promise<number[]> =>
+    matchingSamples(await controller.metrics.registry.metrics(), name, { namespace: NS, config: "web", endpoint: `${address[pod]}/localhost`, secret: "web-tls" });
   const describeEvents = (events: readonly CoreV1Event[]) => events.map((event) => `${event.type ?? ""} ${event.reason ?? ""}: ${event.message ?? ""}`).join("\n");
 
   before(async () => {
@@ -124,6 +129,9 @@ void describe("served-staple prober on real nginx and HAProxy pods: Served, OldS
     const served = status.conditions?.find((condition) => condition.type === "Served");
     assert.deepEqual([served?.status, served?.reason], ["False", "NoStaple"]);
     assert.match(served?.message ?? "", new RegExp(`^2 of 3 endpoints serve the current staple; ${address.C} \\(localhost\\): NoStaple`));
+    assert.deepEqual([await endpointGauge("ocsp_stapler_endpoint_staple_served", "A"), await endpointGauge("ocsp_stapler_endpoint_staple_served", "B"), await endpointGauge("ocsp_stapler_endpoint_staple_served", "C")], [[1], [1], [0]], "metrics: staple served by A and B, not by C");
+    assert.deepEqual(await endpointGauge("ocsp_stapler_endpoint_staple_age_seconds", "C"), [], "no staple, no age");
+    assert.ok(sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_endpoint_probes_total", { result: "NoStaple" }) >= 1);
     // What a TLS client sees agrees with the prober.
     assert.match(await sClientStatus(podA.nginx.port), /Cert Status: good/);
     assert.match(await sClientStatus(podB.haproxy.port), /Cert Status: good/);
@@ -178,6 +186,10 @@ void describe("served-staple prober on real nginx and HAProxy pods: Served, OldS
     const served = status.conditions?.find((condition) => condition.type === "Served");
     assert.deepEqual([served?.status, served?.reason], ["False", "NoStaple"], "the worst state is still C's");
     assert.match(served?.message ?? "", /^1 of 3 endpoints serve the current staple; /);
+    assert.deepEqual(await endpointGauge("ocsp_stapler_endpoint_staple_served", "B"), [1], "metrics: B serves a valid staple, only an old one");
+    assert.deepEqual(await endpointGauge("ocsp_stapler_endpoint_staple_behind_seconds", "B"), [(Date.parse(refreshed) - Date.parse(old)) / 1000]);
+    assert.deepEqual(await endpointGauge("ocsp_stapler_endpoint_staple_behind_seconds", "A"), [0]);
+    assert.ok(sumSeries(await controller.metrics.registry.metrics(), "ocsp_stapler_endpoint_probes_total", { result: "OldStaple" }) >= 1);
     const events = await eventually("B's OldStaple Event", async () => {
       const found = await probeEvents();
       return found.some((event) => event.reason === "OldStaple") ? found : undefined;
