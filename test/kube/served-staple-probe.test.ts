@@ -46,6 +46,7 @@ void describe("served-staple prober on real nginx and HAProxy pods: Served, OldS
   let podB: HaproxyPod;
   let podC: RunningNginx;
   const address = { A: "", B: "", C: "" };
+  const cleanups: (() => Promise<void>)[] = [];
 
   const statusOf = async () => (await env.statusOf("web")) as Status | undefined;
   const endpointOf = (status: Status | undefined, at: string) => status?.endpoints?.find((endpoint) => endpoint.address === at);
@@ -68,20 +69,27 @@ void describe("served-staple prober on real nginx and HAProxy pods: Served, OldS
 
   before(async () => {
     env = await KubeEnv.start(NS);
+    cleanups.push(() => env.stop());
     rig = await OcspRig.start("probe-e2e");
+    cleanups.push(() => rig.stop());
     await env.createTls("web-tls", await rig.leaf("localhost"), rig.ca, LABELS);
     // minInterval 24h: once refreshed (the clock 4 days on), nothing is fetched again when the clock moves 2 hours more to end the grace.
     const spec = { secretSelector: { matchLabels: LABELS }, refresh: { minInterval: "24h" } };
     await env.applyConfig("web", spec);
     controller = await startController(env, rig.transport, { clock: { ...systemClock, now: () => new Date(Date.now() + offsetMs) }, random: () => 0.5 });
+    cleanups.push(() => controller.stop());
     await eventually("the companion", companionThisUpdate, 60);
     dir = await makeTempDir("probe-e2e");
+    cleanups.push(() => removeTempDir(dir));
     const secrets = await readPodSecrets(env, "web-tls");
     podA = await startNginxPod(join(dir, "a"), nginxPodFiles(secrets));
+    cleanups.push(() => podA.stop());
     podB = await startHaproxyPod(join(dir, "b"), haproxyPodFiles(secrets));
+    cleanups.push(() => podB.stop());
     // C mounts web-tls alone, and its nginx.conf has no stapling at all: the same certificate, no staple.
     const volumeC = await KubeletVolume.create(join(dir, "c", "tls"), project([{ secret: secrets.tls, items: { "tls.crt": "tls.crt", "tls.key": "tls.key" } }]));
     podC = await startNginx({ certPath: volumeC.path("tls.crt"), keyPath: volumeC.path("tls.key") });
+    cleanups.push(() => podC.stop());
     address.A = `127.0.0.1:${podA.nginx.port}`;
     address.B = `127.0.0.1:${podB.haproxy.port}`;
     address.C = `127.0.0.1:${podC.port}`;
@@ -95,14 +103,11 @@ void describe("served-staple prober on real nginx and HAProxy pods: Served, OldS
       },
     });
   });
+  // Whatever started is stopped, last first, even when before() failed half-way (no API server or nginx left behind).
   after(async () => {
-    await controller.stop();
-    await podA.stop();
-    await podB.stop();
-    await podC.stop();
-    await rig.stop();
-    await env.stop();
-    await removeTempDir(dir);
+    const failures: unknown[] = [];
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => { failures.push(error); });
+    if (failures.length > 0) throw new AggregateError(failures, "cleanup failed");
   });
 
   void it("A and B Served with the companion's thisUpdate, C NoStaple (as openssl s_client sees them); Served condition False, NoStaple", async () => {
