@@ -73,7 +73,7 @@ export function discoverEndpoints(input: DiscoveryInput): Discovery {
     if (gateway.namespace === input.namespace) fromGateway(gateway, input, services, found, unresolved);
     else crossNamespaceRefs(gateway, input, unresolved);
   }
-  return { endpoints: limited(unique(found, unresolved), input.limit ?? MAX_DISCOVERED_ENDPOINTS, unresolved), unresolved };
+  return { endpoints: limited(unique(wellFormed(found, unresolved), unresolved), input.limit ?? MAX_DISCOVERED_ENDPOINTS, unresolved), unresolved };
 }
 
 /**
@@ -106,7 +106,9 @@ function statusAddress(ingress: IngressSummary): string | undefined {
 }
 
 /**
- * HTTPS and TLS listeners that terminate TLS with a selected Secret. A
+ * HTTPS and TLS listeners that terminate TLS with a selected Secret; the
+ * first one when a listener names several (an RSA and an ECDSA certificate:
+ * which one a client gets depends on what it offers). A
  * Passthrough listener hands the handshake to a backend: whatever it serves
  * is not the Gateway's Secret. A reference to another namespace's Secret is
  * not a selected one (those are in the StapleConfig's namespace).
@@ -180,6 +182,23 @@ export function probeName(host: string): string {
 /** HOST:PORT as spec.probe.endpoints writes it: an IPv6 address in brackets. */
 function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${String(port)}`;
+}
+
+/** spec.probe.endpoints' patterns (the CRD's): what a listed endpoint may be, a discovered one may be. */
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[-.a-zA-Z0-9]+):[0-9]{1,5}$/;
+const SERVER_NAME = /^[-.a-zA-Z0-9*]+$/;
+
+/**
+ * Status fields are written by other controllers and no schema checks them
+ * as the CRD checks a listed endpoint (an IPv6 address with a zone, a host
+ * name with a space): such an endpoint is reported, not handed to the prober.
+ */
+function wellFormed(found: readonly DiscoveredEndpoint[], unresolved: string[]): DiscoveredEndpoint[] {
+  return found.filter((endpoint) => {
+    const ok = ADDRESS.test(endpoint.address) && (endpoint.serverName === undefined || SERVER_NAME.test(endpoint.serverName));
+    if (!ok) unresolved.push(`${endpoint.source}: ${JSON.stringify(`${endpoint.address} ${endpoint.serverName ?? ""}`.trim())} is not a HOST:PORT and server name to probe`);
+    return ok;
+  });
 }
 
 /**

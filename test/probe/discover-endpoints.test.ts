@@ -119,6 +119,12 @@ const CASES: Case[] = [
     input: { ingresses: [ingress({ name: "web", namespace: "blog", tls: [{ hosts: ["blog.example.com"], secretName: "web-tls" }], loadBalancer: [{ ip: "203.0.113.20" }] })] },
     endpoints: [],
   },
+  {
+    name: "an address no TLS client can dial (an IPv6 zone from a status) is reported, not probed",
+    input: { ingresses: [ingress({ name: "web", tls: [{ hosts: ["shop.example.com"], secretName: "web-tls" }], loadBalancer: [{ ip: "fe80::1%eth0" }] })] },
+    endpoints: [],
+    unresolved: [/^Ingress shop\/web: "\[fe80::1%eth0\]:443 shop\.example\.com" is not a HOST:PORT and server name to probe/],
+  },
 
   // Gateway
   {
