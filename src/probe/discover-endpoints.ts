@@ -62,6 +62,12 @@ const INGRESS_HTTPS_PORT = 443;
 /** The hint in every "no address" line: the one setting that fixes it. */
 const NO_ADDRESS = "no address found; give one in spec.probe.discoverAddress";
 
+/**
+ * The endpoints serving the selected Secrets, and what serves one but cannot
+ * be probed. Cheap and pure (a pass over cached summaries): run it at each
+ * probe round, and nothing needs to react to Ingress, Gateway or Service
+ * events to keep the list current.
+ */
 export function discoverEndpoints(input: DiscoveryInput): Discovery {
   const found: DiscoveredEndpoint[] = [];
   const unresolved: string[] = [];
