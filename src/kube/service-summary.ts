@@ -18,13 +18,6 @@ export const ENVOY_GATEWAY_NAME_LABEL = "gateway.envoyproxy.io/owning-gateway-na
 export const ENVOY_GATEWAY_NAMESPACE_LABEL = "gateway.envoyproxy.io/owning-gateway-namespace";
 
 /**
- * Label selectors that list the Services some Gateway is exposed by, one per
- * LIST (a selector cannot say "this label or that one"). Listing every
- * Service works too: `toServiceSummary` ignores the others.
- */
-export const GATEWAY_SERVICE_SELECTORS = [GATEWAY_NAME_LABEL, ENVOY_GATEWAY_NAME_LABEL] as const;
-
-/**
  * A Service that exposes a Gateway, as endpoint discovery reads it: which
  * Gateway, and its ports. Discovery probes `<name>.<namespace>.svc:<port>`
  * when the Gateway reports no address of its own. Services that expose no
