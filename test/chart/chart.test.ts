@@ -114,6 +114,24 @@ void describe("the Helm chart", () => {
     assert.match(deployment, /--namespace=web/);
   });
 
+  void it("probe.discover: read rights on Ingresses, Gateways and Services only when on, in the ClusterRole or each watched namespace's Role", async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const DISCOVERY_RULES: Rule[] = [
+      { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+    ];
+    const rulesOf = (manifest: Rendered) => (parsed(manifest) as { rules: Rule[] }).rules;
+    const discoveryRules = (rules: readonly Rule[]) => rules.filter((rule) => DISCOVERY_RULES.some((wanted) => wanted.resources.some((resource) => rule.resources.includes(resource))));
+    assert.deepEqual(discoveryRules(rulesOf(only(await render(), "ClusterRole"))), [], "off by default");
+    const clusterRole = rulesOf(only(await render("probe.discover=true"), "ClusterRole"));
+    assert.deepEqual(discoveryRules(clusterRole), DISCOVERY_RULES);
+    assert.equal(clusterRole.length, rulesOf(only(await render(), "ClusterRole")).length + DISCOVERY_RULES.length, "the other rules unchanged");
+    const roles = (await render("probe.discover=true", "watchNamespaces={shop,web}")).filter((m) => m.kind === "Role");
+    assert.deepEqual(roles.map((role) => [role.namespace, discoveryRules(rulesOf(role))]), [["shop", DISCOVERY_RULES], ["web", DISCOVERY_RULES]]);
+    await assert.rejects(helm(["template", "rel", CHART, "--set", "probe.discover=maybe"]), /discover/);
+  });
+
   void it("replicas > 1 forces leader election, with Lease rights in the release namespace only", async () => {
     const manifests = await render("replicas=2");
     const deployment = only(manifests, "Deployment").text;

@@ -47,6 +47,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: ["ocsp-stapler.io"]
   resources: ["stapleconfigs/status"]
   verbs: ["patch"]
+{{- if .Values.probe.discover }}
+{{- /* Endpoint discovery reads where the selected Secrets are served: read-only, and only when asked. */}}
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["gateways"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
 {{- end -}}
 
 
