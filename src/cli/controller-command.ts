@@ -34,6 +34,11 @@ Options:
   --leader-elect-namespace NS
                       where the Lease lives (default: this pod's namespace
                       in-cluster, else "default")
+  --discover-endpoints
+                      read Ingresses, Gateways and Services (needs list and
+                      watch on them), so StapleConfigs with
+                      spec.probe.discover probe the hosts that serve their
+                      Secrets
   -h, --help          show this help
 
 Logs are JSON lines on stdout; LOG_LEVEL sets the level (default info).
@@ -44,6 +49,7 @@ const OPTIONS = {
   kubeconfig: { type: "string" }, namespace: { type: "string", multiple: true }, "metrics-addr": { type: "string" },
   "leader-elect": { type: "boolean" }, "leader-elect-namespace": { type: "string" },
   "fetch-rate": { type: "string" }, "fetch-concurrency": { type: "string" },
+  "discover-endpoints": { type: "boolean" },
 } as const;
 
 /** Runs until SIGTERM/SIGINT (or `stop` resolves, in tests); returns the exit status. */
@@ -67,6 +73,7 @@ export async function runController(args: readonly string[], context: CommandCon
     kubeConfig, namespaces, transport, clock: context.clock, random: Math.random, logger, fetchLimits,
     ...(leaderElection === undefined ? {} : { leaderElection }), onLostLeadership: lostLeadership,
     onRetryAfter: (ms) => { kubeConfig.holdRequests(ms); },
+    discoverEndpoints: values["discover-endpoints"] === true,
   });
   const health = await startHealthServer(stringFlag(values, "metrics-addr") ?? ":8080", {
     ready: () => controller.synced, unhealthy: () => controller.unhealthy(), registry: controller.metrics.registry,

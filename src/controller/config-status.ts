@@ -21,6 +21,7 @@ export interface StapleConfigStatus {
   /** With spec.probe endpoints: how many serve the current staple, and the last probe of each (at most 20). */
   readonly endpointsServed?: number;
   readonly endpoints?: readonly EndpointStatusEntry[];
+  readonly discovery?: EndpointsStatus["discovery"];
 }
 
 /**
@@ -95,6 +96,7 @@ export function computeStatus(generation: number, owned: readonly SecretState[],
     ...(nextRefresh === Number.POSITIVE_INFINITY ? {} : { nextRefresh: rfc3339(nextRefresh) }),
     secrets: listedEntries(owned, conflicts),
     ...(endpoints === undefined ? {} : { endpointsServed: endpoints.served, endpoints: endpoints.entries }),
+    ...(endpoints?.discovery === undefined ? {} : { discovery: endpoints.discovery }),
   };
 }
 

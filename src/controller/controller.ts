@@ -22,7 +22,12 @@ import type { SecretState } from "../staple/secret-state.ts";
 import { SelectionIndex, selectionChanged } from "./selection-index.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { DEFAULT_FETCHER_LIMITS, StapleFetcher, type FetcherLimits } from "./staple-fetcher.ts";
-import { EndpointProbes } from "./endpoint-probes.ts";
+import { EndpointProbes, type DiscoveryCaches } from "./endpoint-probes.ts";
+import { apiGroupServed } from "../kube/api-group-served.ts";
+import { gatewaySource, ingressSource, serviceSource, type DiscoverySource } from "../kube/discovery-sources.ts";
+import { GATEWAY, type GatewaySummary } from "../kube/gateway-summary.ts";
+import type { IngressSummary } from "../kube/ingress-summary.ts";
+import type { ServiceSummary } from "../kube/service-summary.ts";
 import { Metrics, type StapleSample } from "../observe/metrics.ts";
 import { Slots } from "./slots.ts";
 import { ErrorBackoff } from "./error-backoff.ts";
@@ -57,6 +62,12 @@ export interface ControllerOptions {
    * than leaving it half alive.
    */
   readonly stuckAfterMs?: number;
+  /**
+   * `--discover-endpoints`: cache Ingresses, Gateways (where the Gateway API
+   * is installed) and Services, for StapleConfigs with spec.probe.discover.
+   * Needs the RBAC the chart's probe.discover grants.
+   */
+  readonly discoverEndpoints?: boolean;
 }
 
 const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
@@ -109,6 +120,8 @@ export class Controller {
   private readonly fetcher: StapleFetcher;
   /** spec.probe: the served-staple prober, beside the work queue (never in it). */
   private readonly probes: EndpointProbes;
+  /** What endpoint discovery reads; undefined without `discoverEndpoints`. */
+  private readonly discovery: { ingresses: Map<string, IngressSummary>; gateways: Map<string, GatewaySummary>; services: Map<string, ServiceSummary> } | undefined;
   private dispatching: Promise<void> | undefined;
   private isSynced = false;
   private isLeading = false;
@@ -150,7 +163,10 @@ export class Controller {
       whileWaiting: (work) => this.slots.whileWaiting(work),
       whileWriting: (write) => this.slots.whileWaiting(this.writers.run(write)),
     });
+    this.discovery = options.discoverEndpoints === true ? { ingresses: new Map(), gateways: new Map(), services: new Map() } : undefined;
+    const discovery: DiscoveryCaches | undefined = this.discovery;
     this.probes = new EndpointProbes({
+      ...(discovery === undefined ? {} : { discovery }),
       configs: this.configs, secrets: this.secrets, states: this.reconciler.states,
       selectedBy: (config) => this.selection.selectedBy(config),
       events: this.events, scheduler: options.clock, logger: options.logger, cache: verificationCache,
@@ -204,6 +220,9 @@ export class Controller {
     for (const namespace of scopes) {
       this.reflectors.push(this.secretReflector(watch, namespace), this.companionReflector(watch, namespace), this.configReflector(watch, namespace));
     }
+    if (this.discovery !== undefined) await this.discoveryReflectors(watch, scopes, this.discovery);
+    // Stopped while asking which APIs are served: the reflectors made since were never started, nothing to stop.
+    if (this.isStopping()) return;
     const synced = await Promise.all(this.reflectors.map(({ reflector }) => reflector.start()));
     if (!synced.every(Boolean) || this.isStopping()) return;
     this.isSynced = true;
@@ -225,6 +244,26 @@ export class Controller {
     }).catch((error: unknown) => {
       this.fatal = `leader election stopped: ${describeApiError(error)}`;
       this.options.logger.error({ err: describeApiError(error) }, "leader election stopped; this replica no longer works or stands by");
+    });
+  }
+
+  /** The caches endpoint discovery reads; Gateways only where the Gateway API is served. */
+  private async discoveryReflectors(watch: Watch, scopes: readonly (string | undefined)[], caches: NonNullable<Controller["discovery"]>): Promise<void> {
+    const gateways = await apiGroupServed(this.options.kubeConfig, GATEWAY.group, GATEWAY.version, this.options.clock, () => this.isStopping());
+    if (!gateways) this.options.logger.info({ group: `${GATEWAY.group}/${GATEWAY.version}` }, "the Gateway API is not served: endpoint discovery reads Ingresses only (restart after installing it)");
+    for (const namespace of scopes) {
+      this.reflectors.push(this.discoveryReflector(watch, namespace, ingressSource(namespace), caches.ingresses), this.discoveryReflector(watch, namespace, serviceSource(namespace), caches.services));
+      if (gateways) this.reflectors.push(this.discoveryReflector(watch, namespace, gatewaySource(namespace), caches.gateways));
+    }
+  }
+
+  private discoveryReflector<T>(watch: Watch, namespace: string | undefined, source: DiscoverySource<T>, store: Map<string, T>): { name: string; reflector: Reflector<T> } {
+    return this.reflector<T>(watch, namespace, source.kind, {
+      list: () => listPages(this.options.kubeConfig, source.path, source.query, source.trim),
+      watchPath: source.path, watchQuery: { ...source.query },
+      transform: source.transform, keyOf: source.keyOf, store,
+      // An Ingress, Gateway or Service changed: discovery runs again (gathered, they come in bursts).
+      onChange: () => { if (this.isLeading) this.probes.syncSoon(); },
     });
   }
 
@@ -395,6 +434,8 @@ export class Controller {
         this.queue.add(secretItem(key));
         // Every config that selects it (or did) counts it: the owner, and the others as Conflict.
         for (const config of this.selection.secretChanged(key, secret, this.configs)) this.queue.addAfter(statusItem(config), STATUS_BATCH_MS);
+        // Discovery probes the hosts that serve selected Secrets: a selection may have changed.
+        if (this.isLeading) this.probes.syncSoon();
       },
     });
   }

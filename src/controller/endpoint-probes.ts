@@ -1,5 +1,8 @@
 import type { Logger } from "pino";
-import type { Scheduler } from "../ocsp/clock.ts";
+import type { Scheduler, Timer } from "../ocsp/clock.ts";
+import type { GatewaySummary } from "../kube/gateway-summary.ts";
+import type { IngressSummary } from "../kube/ingress-summary.ts";
+import type { ServiceSummary } from "../kube/service-summary.ts";
 import type { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import { configKey, type StapleConfig } from "../kube/staple-config.ts";
@@ -7,9 +10,23 @@ import type { TlsSecret } from "../kube/tls-secret.ts";
 import type { SecretState } from "../staple/secret-state.ts";
 import type { EndpointSample } from "../probe/endpoint-state.ts";
 import { endpointsStatus, type EndpointsStatus } from "../probe/endpoint-status.ts";
+import { discoverEndpoints, MAX_DISCOVERED_ENDPOINTS } from "../probe/discover-endpoints.ts";
 import { judgeEndpoint, type Expected } from "../probe/judge-endpoint.ts";
 import { observeEndpoint, sha256 } from "../probe/observe-endpoint.ts";
 import { Prober, type EndpointResult, type ProbeTarget } from "../probe/prober.ts";
+
+/** The caches discovery reads (`--discover-endpoints`); absent when the controller does not discover. */
+export interface DiscoveryCaches {
+  readonly ingresses: ReadonlyMap<string, IngressSummary>;
+  readonly gateways: ReadonlyMap<string, GatewaySummary>;
+  readonly services: ReadonlyMap<string, ServiceSummary>;
+}
+
+/** What a StapleConfig with discover on but a controller without --discover-endpoints is told. */
+export const DISCOVERY_OFF = "discovery is off in this installation: the controller runs without --discover-endpoints (chart: --set probe.discover=true), so only spec.probe.endpoints are probed";
+
+/** Changes of Ingresses, Gateways, Services and selections are gathered this long before discovery runs again. */
+const DISCOVERY_BATCH_MS = 1_000;
 
 export interface EndpointProbesDependencies {
   readonly configs: ReadonlyMap<string, StapleConfig>;
@@ -22,6 +39,7 @@ export interface EndpointProbesDependencies {
   readonly scheduler: Scheduler;
   readonly logger: Logger;
   readonly cache?: VerificationCache;
+  readonly discovery?: DiscoveryCaches;
   /** A config's endpoints say something new: its status is due. */
   readonly onStatusDue: (config: string) => void;
   readonly onProbed?: (state: string) => void;
@@ -42,6 +60,10 @@ export class EndpointProbes {
    * at a restart): a grace counted late, never early.
    */
   private readonly storedSince = new Map<string, { thisUpdateMs: number; sinceMs: number }>();
+  /** Per config with discover on: what discovery found last, for its status. */
+  private readonly discovered = new Map<string, { found: number; unresolved: readonly string[] }>();
+  private syncTimer: Timer | undefined;
+  private stopped = false;
 
   constructor(deps: EndpointProbesDependencies) {
     this.deps = deps;
@@ -53,26 +75,72 @@ export class EndpointProbes {
     });
   }
 
-  /** Probes what the configs' specs list now (call when working starts and whenever a config changes). */
+  /**
+   * Probes what the configs' specs list and discovery finds now (call when
+   * working starts and whenever a config changes); a config whose discovery
+   * result changed gets its status written.
+   */
   sync(): void {
+    if (this.stopped) return;
+    this.syncTimer?.cancel();
+    this.syncTimer = undefined;
     const targets: ProbeTarget[] = [];
-    for (const config of this.deps.configs.values()) {
-      const key = configKey(config);
-      for (const endpoint of config.probe.endpoints) {
-        targets.push({ id: `${key}|${endpoint.address}|${endpoint.serverName ?? ""}`, config: key, endpoint, intervalMs: config.probe.intervalMs, timeoutMs: config.probe.timeoutMs, propagationGraceMs: config.probe.propagationGraceMs });
-      }
-    }
+    for (const config of this.deps.configs.values()) targets.push(...this.targetsOf(config));
     this.prober.sync(targets);
     for (const key of this.storedSince.keys()) if (!this.deps.secrets.has(key)) this.storedSince.delete(key);
   }
 
+  /** sync() after a short gathering: for Ingress, Gateway, Service and Secret events, which come in bursts. */
+  syncSoon(): void {
+    if (this.stopped || this.syncTimer !== undefined || ![...this.deps.configs.values()].some((config) => config.probe.discover)) return;
+    this.syncTimer = this.deps.scheduler.setTimer(DISCOVERY_BATCH_MS, () => { this.sync(); }, { unref: true });
+  }
+
   stop(): void {
+    this.stopped = true;
+    this.syncTimer?.cancel();
     this.prober.stop();
   }
 
-  /** The endpoints' part of a config's status; undefined when its spec lists none. */
+  /** The endpoints' part of a config's status; undefined when its spec neither lists nor discovers any. */
   statusOf(config: StapleConfig): EndpointsStatus | undefined {
-    return config.probe.endpoints.length === 0 ? undefined : endpointsStatus(this.prober.resultsOf(configKey(config)));
+    if (config.probe.endpoints.length === 0 && !config.probe.discover) return undefined;
+    return endpointsStatus(this.prober.resultsOf(configKey(config)), config.probe.discover ? this.discovered.get(configKey(config)) ?? { found: 0, unresolved: [] } : undefined);
+  }
+
+  /** The listed endpoints, then the discovered ones not listed (a listed one wins: its `secret` is the user's). */
+  private targetsOf(config: StapleConfig): ProbeTarget[] {
+    const key = configKey(config);
+    const target = (endpoint: ProbeTarget["endpoint"]): ProbeTarget => ({
+      id: `${key}|${endpoint.address}|${endpoint.serverName ?? ""}`, config: key, endpoint,
+      intervalMs: config.probe.intervalMs, timeoutMs: config.probe.timeoutMs, propagationGraceMs: config.probe.propagationGraceMs,
+    });
+    const listed = config.probe.endpoints.map(target);
+    if (!config.probe.discover) {
+      this.discovered.delete(key);
+      return listed;
+    }
+    const found = this.discover(config, listed.length);
+    const ids = new Set(listed.map((entry) => entry.id));
+    const extra = found.endpoints.map(({ address, serverName, secret }) => target({ address, secret, ...(serverName === undefined ? {} : { serverName }) })).filter((entry) => !ids.has(entry.id));
+    const summary = { found: extra.length, unresolved: found.unresolved };
+    const before = this.discovered.get(key);
+    this.discovered.set(key, summary);
+    if (before !== undefined && JSON.stringify(before) !== JSON.stringify(summary)) this.deps.onStatusDue(key);
+    return [...listed, ...extra];
+  }
+
+  private discover(config: StapleConfig, listed: number): { endpoints: readonly { address: string; serverName?: string; secret: string }[]; unresolved: readonly string[] } {
+    const caches = this.deps.discovery;
+    if (caches === undefined) return { endpoints: [], unresolved: [DISCOVERY_OFF] };
+    const selectedSecrets = new Set([...this.deps.selectedBy(configKey(config))].map((key) => key.slice(key.indexOf("/") + 1)));
+    return discoverEndpoints({
+      namespace: config.namespace, selectedSecrets,
+      ingresses: caches.ingresses.values(), gateways: caches.gateways.values(), services: caches.services.values(),
+      // Listed and discovered together stay within the 50 a spec may list.
+      limit: Math.max(0, MAX_DISCOVERED_ENDPOINTS - listed),
+      ...(config.probe.discoverAddress === undefined ? {} : { address: config.probe.discoverAddress }),
+    });
   }
 
   /** Every endpoint as the metrics see it, ages at `nowMs`. */
@@ -106,7 +174,9 @@ export class EndpointProbes {
     secret ??= observed.servedLeafSha256 === undefined ? undefined : this.secretFor(target, observed.servedLeafSha256);
     const nowMs = this.deps.scheduler.now().getTime();
     const expected: Expected = { propagationGraceMs: target.propagationGraceMs, ...(secret === undefined ? {} : { secret: this.expectedOf(secret, observed.servedLeafSha256, nowMs) }) };
-    return { judgement: judgeEndpoint(observed.observation, expected, nowMs), ...(secret === undefined ? {} : { secret: secret.name }) };
+    // The Secret compared with; without a handshake, the one the spec (or discovery) names.
+    const compared = secret?.name ?? target.endpoint.secret;
+    return { judgement: judgeEndpoint(observed.observation, expected, nowMs), ...(compared === undefined ? {} : { secret: compared }) };
   }
 
   /** The Secret the endpoint names, else the selected one holding the served leaf. */

@@ -42,6 +42,10 @@ export interface ProbeEndpoint {
 
 export interface ProbeSpec {
   readonly endpoints: readonly ProbeEndpoint[];
+  /** Also probe the hosts of Ingresses and Gateways that serve a selected Secret (src/probe/discover-endpoints.ts). */
+  readonly discover: boolean;
+  /** Where discovered hosts are probed; absent: each object's status address. */
+  readonly discoverAddress?: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly propagationGraceMs: number;
@@ -55,7 +59,7 @@ interface RawConfig {
     refresh?: { fraction?: unknown; minInterval?: unknown; retry?: { initial?: unknown; max?: unknown } };
     responder?: { urlOverride?: unknown; timeout?: unknown; method?: unknown };
     chain?: unknown;
-    probe?: { endpoints?: unknown; interval?: unknown; timeout?: unknown; propagationGrace?: unknown };
+    probe?: { endpoints?: unknown; interval?: unknown; timeout?: unknown; propagationGrace?: unknown; discover?: unknown; discoverAddress?: unknown };
   };
   status?: unknown;
 }
@@ -101,6 +105,8 @@ export function toStapleConfig(raw: unknown): StapleConfig | undefined {
       chain: spec.chain === "Full" ? "Full" : "Leaf",
       probe: {
         endpoints: probeEndpoints(spec.probe?.endpoints),
+        discover: spec.probe?.discover === true,
+        ...(typeof spec.probe?.discoverAddress === "string" ? { discoverAddress: spec.probe.discoverAddress } : {}),
         intervalMs: durationOr(spec.probe?.interval, 60_000),
         timeoutMs: durationOr(spec.probe?.timeout, 10_000),
         propagationGraceMs: durationOr(spec.probe?.propagationGrace, 5 * 60_000),

@@ -18,11 +18,15 @@ export interface EndpointStatusEntry {
 export interface EndpointsStatus {
   readonly entries: readonly EndpointStatusEntry[];
   readonly served: number;
+  /** With spec.probe.discover: how many endpoints discovery found, and what it could not probe (at most 10 lines). */
+  readonly discovery?: { readonly found: number; readonly unresolved: readonly string[] };
   readonly condition: { readonly status: "True" | "False" | "Unknown"; readonly reason: ConditionReason; readonly message: string };
 }
 
 /** The status lists this many endpoints at most (the metrics have every one). */
 export const MAX_ENDPOINT_ENTRIES = 20;
+/** The status lists this many of discovery's unresolved lines at most (the controller logs them all). */
+export const MAX_UNRESOLVED_LINES = 10;
 
 /**
  * The endpoints' part of a config's status, pure: entries worst state first
@@ -30,16 +34,21 @@ export const MAX_ENDPOINT_ENTRIES = 20;
  * serves the current staple, Unknown while some are not probed yet and none
  * fails, else False with the worst state as its reason.
  */
-export function endpointsStatus(results: readonly EndpointResult[]): EndpointsStatus {
+export function endpointsStatus(results: readonly EndpointResult[], discovery?: { readonly found: number; readonly unresolved: readonly string[] }): EndpointsStatus {
   const sorted = [...results].sort((a, b) => rank(a) - rank(b) || a.target.endpoint.address.localeCompare(b.target.endpoint.address) || (a.target.endpoint.serverName ?? "").localeCompare(b.target.endpoint.serverName ?? ""));
   const served = results.filter((result) => result.judgement.state === "Served").length;
-  return { entries: sorted.slice(0, MAX_ENDPOINT_ENTRIES).map(entryOf), served, condition: servedCondition(sorted, served) };
+  return {
+    entries: sorted.slice(0, MAX_ENDPOINT_ENTRIES).map(entryOf), served, condition: servedCondition(sorted, served, discovery),
+    ...(discovery === undefined ? {} : { discovery: { found: discovery.found, unresolved: discovery.unresolved.slice(0, MAX_UNRESOLVED_LINES) } }),
+  };
 }
 
-function servedCondition(sorted: readonly EndpointResult[], served: number): EndpointsStatus["condition"] {
+function servedCondition(sorted: readonly EndpointResult[], served: number, discovery: EndpointsStatus["discovery"]): EndpointsStatus["condition"] {
   const worst = sorted[0];
   const total = sorted.length;
-  if (worst === undefined || worst.judgement.state === "Served") return { status: "True", reason: "AllServed", message: `${String(total)} of ${String(total)} endpoints serve the current staple` };
+  // Discovery found nothing to probe (and nothing is listed): no verdict either way.
+  if (worst === undefined) return { status: "Unknown", reason: "NoEndpoints", message: `no endpoint listed or discovered${discovery?.unresolved[0] === undefined ? "" : `; ${discovery.unresolved[0]}`}` };
+  if (worst.judgement.state === "Served") return { status: "True", reason: "AllServed", message: `${String(total)} of ${String(total)} endpoints serve the current staple` };
   const { state } = worst.judgement;
   const counts = `${String(served)} of ${String(total)} endpoints serve the current staple`;
   if (state === "Pending") return { status: "Unknown", reason: "Pending", message: `${counts}; the others are not probed yet` };

@@ -78,6 +78,8 @@ export type ConditionReason =
   | "MustStapleUnstapled"
   /** Served: every endpoint of spec.probe serves the current staple. */
   | "AllServed"
+  /** Served is Unknown: spec.probe.discover found nothing to probe, and no endpoint is listed. */
+  | "NoEndpoints"
   /** Served is False (or Unknown for Pending): the worst endpoint's state, also the reason of its Event. */
   | Exclude<EndpointState, "Served">;
 

@@ -130,6 +130,8 @@ void describe("the Helm chart", () => {
     const roles = (await render("probe.discover=true", "watchNamespaces={shop,web}")).filter((m) => m.kind === "Role");
     assert.deepEqual(roles.map((role) => [role.namespace, discoveryRules(rulesOf(role))]), [["shop", DISCOVERY_RULES], ["web", DISCOVERY_RULES]]);
     await assert.rejects(helm(["template", "rel", CHART, "--set", "probe.discover=maybe"]), /discover/);
+    assert.doesNotMatch(only(await render(), "Deployment").text, /--discover-endpoints/, "the controller reads them only when allowed to");
+    assert.match(only(await render("probe.discover=true"), "Deployment").text, /- --discover-endpoints\n/);
   });
 
   void it("replicas > 1 forces leader election, with Lease rights in the release namespace only", async () => {

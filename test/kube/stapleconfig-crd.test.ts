@@ -53,7 +53,7 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     const endpoints = [{ address: "ingress.web.svc:443", serverName: "shop.example", secret: "shop-tls" }, { address: "ingress.web.svc:443", serverName: "api.example" }, { address: "[fd00::1]:8443" }];
     await k(["apply", "-f", "-"], stapleConfig("probed", { probe: { endpoints } }));
     const stored = JSON.parse(await k(["get", "stapleconfig", "probed", "-o", "json"])) as { spec: { probe: unknown } };
-    assert.deepEqual(stored.spec.probe, { endpoints, interval: "1m", timeout: "10s", propagationGrace: "5m" });
+    assert.deepEqual(stored.spec.probe, { endpoints, interval: "1m", timeout: "10s", propagationGrace: "5m", discover: false });
   });
 
   void it("keys that look derived are accepted where chain: Full does not write them", async () => {
@@ -93,6 +93,7 @@ void describe("the StapleConfig CRD on a real API server", { timeout: 50 * 60_00
     ["51 probe endpoints", { probe: { endpoints: Array.from({ length: 51 }, (_, index) => ({ address: `e${String(index)}:443` })) } }, /endpoints.*must have at most 50 items|should have at most 50 items|Too many/],
     ["a probe interval under a second", { probe: { interval: "500ms" } }, /probe.interval must be at least 1s/],
     ["a probe timeout over 60s", { probe: { timeout: "2m" } }, /probe.timeout must be between 1s and 60s/],
+    ["a discoverAddress without a port", { probe: { discover: true, discoverAddress: "ingress.example" } }, /discoverAddress.*should match/],
   ];
   for (const [name, spec, message] of INVALID) {
     void it(`refuses ${name}`, async () => {
