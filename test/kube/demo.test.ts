@@ -2,20 +2,26 @@
 // with the four Secrets, kubectl's StapleConfig line, the prober's verdicts
 // on its two servers (Served, NoStaple), a metrics URL that
 // answers; on SIGINT an exit 0 leaving no process and no temp dir behind;
-// and a SIGINT during startup stops it cleanly too.
+// a SIGINT during startup stops it cleanly too; and without Go or the
+// binaries it says what it needs and exits 2; a first run shows the build's
+// progress and names a failed build.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { makeTempDir, removeTempDir } from "../support/tmp.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo.ts", import.meta.url));
+const which = async (command: string) => (await promisify(execFile)("bash", ["-c", `command -v ${command}`])).stdout.trim();
 
 interface Demo { child: ChildProcess; output: () => string; line: (pattern: RegExp) => Promise<RegExpMatchArray>; exited: Promise<number | null> }
 
-function startDemo(): Demo {
-  const child = spawn(process.execPath, [DEMO], { stdio: ["ignore", "pipe", "pipe"] });
+function startDemo(env: NodeJS.ProcessEnv = process.env): Demo {
+  const child = spawn(process.execPath, [DEMO], { stdio: ["ignore", "pipe", "pipe"], env });
   let output = "";
   const waiters: (() => void)[] = [];
   const onData = (chunk: Buffer) => { output += chunk.toString(); for (const waiter of waiters) waiter(); };
@@ -83,6 +89,41 @@ void describe("npm run demo", { timeout: 15 * 60_000 }, () => {
       assert.equal(existsSync(dirname(kubeconfig)), false, "the control plane's temp dir is removed");
     } finally {
       demo.child.kill("SIGKILL");
+    }
+  });
+
+  void it("without Go, cached binaries or KUBEBUILDER_ASSETS: says what it needs and exits 2, starting nothing", async () => {
+    // A PATH with openssl and nothing else (no go), a HOME without the cache.
+    const home = await makeTempDir("demo-home");
+    try {
+      const bin = join(home, "bin");
+      await mkdir(bin);
+      await symlink(await which("openssl"), join(bin, "openssl"));
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "KUBEBUILDER_ASSETS" && name !== "XDG_CACHE_HOME" && name !== "OCSP_STAPLER_CACHE"));
+      const demo = startDemo({ ...env, HOME: home, PATH: bin });
+      assert.equal(await demo.exited, 2, demo.output());
+      assert.match(demo.output(), /The demo needs kube-apiserver and etcd: install Go .* or set KUBEBUILDER_ASSETS/);
+      assert.doesNotMatch(demo.output(), /control plane: starting/);
+    } finally {
+      await removeTempDir(home);
+    }
+  });
+
+  void it("the first run's build: its progress shown as it comes, and a failed build named (a stand-in `go` that fails)", async () => {
+    const home = await makeTempDir("demo-build");
+    try {
+      const bin = join(home, "bin");
+      await mkdir(bin);
+      await writeFile(join(bin, "go"), "#!/bin/sh\n[ \"$1\" = version ] && { echo 'go version go1.99 linux/amd64'; exit 0; }\n[ \"$1 $2\" = 'mod download' ] && { echo \"go: downloading $3\" >&2; exit 1; }\nexit 0\n", { mode: 0o755 });
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "KUBEBUILDER_ASSETS" && name !== "XDG_CACHE_HOME" && name !== "OCSP_STAPLER_CACHE"));
+      const demo = startDemo({ ...env, HOME: home, PATH: `${bin}:/usr/bin:/bin` });
+      assert.equal(await demo.exited, 1, demo.output());
+      assert.match(demo.output(), /^control plane: locating or building kube-apiserver and etcd \(the first run builds them, ~7 min\)$/m);
+      assert.match(demo.output(), /^ {2}build: go: downloading k8s\.io\/kubernetes@v\d+\.\d+\.\d+$/m, "the build's own lines, as they come");
+      assert.match(demo.output(), /^demo failed: build-binaries\.sh failed \(exit 1\)$/m);
+      assert.doesNotMatch(demo.output(), /control plane: starting/);
+    } finally {
+      await removeTempDir(home);
     }
   });
 
