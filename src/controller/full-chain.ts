@@ -4,6 +4,7 @@ import type { VerificationCache } from "../ocsp/verification-cache.ts";
 import type { ChainStaples } from "../kube/chain-keys.ts";
 import type { StapleConfig } from "../kube/staple-config.ts";
 import { chainDue, planChain, type ChainPlan, type ElementFacts } from "../staple/chain-plan.ts";
+import { profilesFor } from "../staple/consumer-profile.ts";
 import type { Random } from "../staple/refresh-policy.ts";
 import type { SecretState } from "../staple/secret-state.ts";
 import { fetchIntermediates, storedIntermediates, type Intermediates } from "./intermediates.ts";
@@ -61,9 +62,11 @@ export async function fullChainStep(deps: FullChainDependencies, input: FullChai
     subject: element.certificate.subject,
     serial: element.certificate.serial,
     certificateSha256: element.certificate.sha256,
+    notAfter: element.certificate.notAfter,
     stored: stored[position],
     fetched: fetched?.[position],
   }));
-  const plan = planChain({ elements, previous, now: input.now, policy: input.config.policy, random: input.random, holder: input.holder });
+  const profiles = profilesFor(input.config.target.consumer, input.config.target.keys, "Full");
+  const plan = planChain({ elements, previous, now: input.now, policy: input.config.policy, random: input.random, holder: input.holder, profiles });
   return { plan, staples: { intermediates: plan.staples.map((staple) => staple?.der), bundled: plan.bundled } };
 }

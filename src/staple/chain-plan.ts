@@ -1,5 +1,6 @@
 import type { OcspErrorCode } from "../ocsp/error-codes.ts";
 import type { VerifiedResponse } from "../ocsp/verified-response.ts";
+import { consumerRejection, type ConsumerProfile } from "./consumer-profile.ts";
 import { decide, withdrawAt, type CurrentStaple, type Decision } from "./decide.ts";
 import type { PlannedEvent } from "./plan.ts";
 import type { Random, RefreshPolicy } from "./refresh-policy.ts";
@@ -26,6 +27,8 @@ export interface ElementFacts {
   readonly serial: string;
   /** SHA-256 of the intermediate's DER: a staple in place is compared with it. */
   readonly certificateSha256: string;
+  /** The intermediate certificate's notAfter (a consumer rule may compare the staple's window with it). */
+  readonly notAfter: Date;
   /** Its staple in the holder, re-verified now; undefined when there is none or it no longer verifies. */
   readonly stored: VerifiedResponse | undefined;
   /** This reconcile's fetch (verified, or its coded error); undefined when the chain was not due. */
@@ -45,6 +48,8 @@ export interface ChainPlanInput {
   readonly random: Random;
   /** The Secret holding the staples, for Event messages. */
   readonly holder: string;
+  /** The consumers' rules an intermediate's staple must pass, as the leaf's (consumer-profile.ts `profilesFor`). */
+  readonly profiles: readonly ConsumerProfile[];
 }
 
 export interface ChainPlan {
@@ -117,12 +122,19 @@ function planElement(element: ElementFacts, previous: ChainElementState | undefi
   if (element.fetched === undefined) return notFetched(element, same, input.now);
   if (!element.fetched.ok && element.fetched.code === "NoResponderURL") return noResponder(element, element.fetched.message, same, input);
   const current = currentOf(element);
-  const decision = decide({
-    certificateSha256: element.certificateSha256, ...(current === undefined ? {} : { current }),
-    outcome: element.fetched.ok ? { kind: "verified", response: element.fetched.response } : { kind: "failed", code: element.fetched.code },
+  const decideOn = (outcome: Parameters<typeof decide>[0]["outcome"]) => decide({
+    certificateSha256: element.certificateSha256, ...(current === undefined ? {} : { current }), outcome,
     failuresBefore: same?.failures ?? 0, now: input.now, policy: input.policy, random: input.random,
   });
-  if (decision.action === "write") return written(element, decision.response, decision.nextCheckAt, same, input.holder);
+  const decision = decideOn(element.fetched.ok ? { kind: "verified", response: element.fetched.response } : { kind: "failed", code: element.fetched.code });
+  if (decision.action === "write") {
+    // As for the leaf (plan.ts afterFetch): a response a consumer would refuse is a failure, the staple in place kept.
+    const rejection = consumerRejection(input.profiles, decision.response, { leafNotAfter: element.notAfter, now: input.now });
+    if (rejection === undefined) return written(element, decision.response, decision.nextCheckAt, same, input.holder);
+    const refused = decideOn({ kind: "refused", reason: "ConsumerWouldReject" });
+    if (refused.action === "write") throw new Error("planElement: a refused response was decided a write");
+    return failed(element, refused, rejection.message, input.holder);
+  }
   const message = element.fetched.ok ? decision.reason : element.fetched.message;
   return failed(element, decision, message, input.holder);
 }

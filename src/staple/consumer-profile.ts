@@ -159,11 +159,18 @@ export const CONSUMERS_BY_KEY: Readonly<Record<string, readonly Exclude<Consumer
   "tls.ocsp-resp": ["Nghttpx"],
 };
 
-/** The profiles whose rules a staple for this target must pass. */
-export function profilesFor(consumer: Consumer, keys: readonly string[]): readonly ConsumerProfile[] {
+/**
+ * The profiles whose rules a staple for this target must pass. With `chain:
+ * Full` the bundle `<first key>.pem` is written too, and its reader is
+ * Exim/GnuTLS (DESIGN.md's key table): Auto adds Exim's rules, for the leaf's
+ * staple and every intermediate's, since GnuTLS refuses the whole bundle for
+ * one response it cannot use (and Exim then refuses STARTTLS).
+ */
+export function profilesFor(consumer: Consumer, keys: readonly string[], chain: "Leaf" | "Full" = "Leaf"): readonly ConsumerProfile[] {
   if (consumer === "Any") return [...Object.values(PROFILES), MOZILLA];
   if (consumer !== "Auto") return [PROFILES[consumer]];
   const names = new Set(keys.flatMap((key) => CONSUMERS_BY_KEY[key] ?? []));
+  if (chain === "Full") names.add("Exim");
   return [...names].map((name) => PROFILES[name]);
 }
 

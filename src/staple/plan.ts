@@ -414,7 +414,7 @@ function afterFetch(owned: Owned, outcome: FetchOutcome, message: string | undef
   });
   const decision = decideOn(outcome);
   if (decision.action !== "write") return notRefreshed(owned, current, decision, message ?? decision.reason);
-  const profiles = profilesFor(owned.config.consumer ?? "Auto", owned.config.keys);
+  const profiles = profilesFor(owned.config.consumer ?? "Auto", owned.config.keys, owned.config.chain ?? "Leaf");
   const rejection = consumerRejection(profiles, decision.response, { leafNotAfter: owned.leafNotAfter, now: facts.now });
   if (rejection === undefined) return { actions: [], next: { kind: "write", response: decision.response, reason: decision.reason, nextCheckAt: decision.nextCheckAt } };
   const refused = decideOn({ kind: "refused", reason: "ConsumerWouldReject" });

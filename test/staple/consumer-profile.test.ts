@@ -157,4 +157,9 @@ void describe("consumer profiles: which apply", () => {
     assert.deepEqual(names("Envoy", ["tls.ocsp"]), ["Envoy"]);
     assert.deepEqual(names("Any", []), ["Nginx", "HAProxy", "Envoy", "Istio", "Nghttpx", "Exim", "Caddy", "Mozilla"]);
   });
+  void it("chain: Full adds Exim's, the reader of the bundle, to Auto's; a named consumer stays alone", () => {
+    assert.deepEqual(profilesFor("Auto", ["tls.ocsp"], "Full").map((profile) => profile.name), ["Nginx", "HAProxy", "Exim"]);
+    assert.deepEqual(profilesFor("Auto", ["ocsp.der"], "Full").map((profile) => profile.name), ["Exim"]);
+    assert.deepEqual(profilesFor("Envoy", ["ocsp.staple"], "Full").map((profile) => profile.name), ["Envoy"]);
+  });
 });

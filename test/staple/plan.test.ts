@@ -15,6 +15,7 @@ import { JITTER_SHARE } from "../../src/staple/refresh-schedule.ts";
 import { scheduleBasis } from "../../src/staple/schedule-basis.ts";
 import type { ChainElementState, SecretState } from "../../src/staple/secret-state.ts";
 import { chainDue, planChain, type ElementFacts, type ElementFetch } from "../../src/staple/chain-plan.ts";
+import { profilesFor } from "../../src/staple/consumer-profile.ts";
 
 const HOUR = 3_600_000;
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -389,14 +390,17 @@ void describe("the reconcile plan (facts, staple in place, fetch outcome, config
 // chain: Full — the intermediates' part (chain-plan.ts), planned beside the leaf's, which it never touches.
 const INT = "sha256-of-the-intermediate";
 const element = (fields: Partial<ElementFacts> = {}): ElementFacts => ({
-  index: 1, subject: "CN=Int", serial: "1f", certificateSha256: INT, stored: undefined, fetched: undefined, ...fields,
+  index: 1, subject: "CN=Int", serial: "1f", certificateSha256: INT, notAfter: at(24 * 365), stored: undefined, fetched: undefined, ...fields,
 });
 const fetchedGood = (thisUpdateHours = 0, usableForHours = 96): ElementFetch => ({ ok: true, response: response(thisUpdateHours, usableForHours) });
 const fetchedRevoked = (): ElementFetch => ({ ok: true, response: response(0, 96, { kind: "revoked", revokedAt: at(-1000) }) });
 const fetchFailed = (code: "ResponderUnreachable" | "NoResponderURL" = "ResponderUnreachable"): ElementFetch => ({ ok: false, code, message: "the intermediate's responder said so" });
 const chainEntry = (fields: Partial<ChainElementState> = {}): ChainElementState => ({ subject: "CN=Int", serial: "1f", failures: 0, checkAtMs: ms(-1), certStatus: "Good", ...fields });
-const chainPlan = (elements: ElementFacts[], previous?: ChainElementState[]) =>
-  planChain({ elements, previous, now: NOW, policy: DEFAULT_REFRESH_POLICY, random: () => 0.5, holder: "web-tls-ocsp" });
+/** The default target's consumers with chain: Full: nginx and HAProxy (tls.ocsp), and Exim/GnuTLS (the bundle). */
+const FULL_CHAIN_PROFILES = profilesFor("Auto", ["tls.ocsp"], "Full");
+const chainPlan = (elements: ElementFacts[], previous?: ChainElementState[], profiles = FULL_CHAIN_PROFILES) =>
+  planChain({ elements, previous, now: NOW, policy: DEFAULT_REFRESH_POLICY, random: () => 0.5, holder: "web-tls-ocsp", profiles });
+
 
 interface ChainExpect {
   /** Per intermediate: its key's staple after the plan, by certStatus; "-" absent. */
@@ -456,6 +460,23 @@ void describe("planChain (chain: Full, the intermediates)", () => {
       assert.deepEqual(plan.events.map((event) => event.reason), expected.events ?? []);
     });
   }
+
+  void it("an intermediate's response a consumer would refuse (no nextUpdate: HAProxy) is not published: ConsumerWouldReject, the staple in place kept and bundled", () => {
+    const plan = chainPlan([element({ stored: response(-24, 96), fetched: { ok: true, response: (withoutNextUpdate() as { response: VerifiedResponse }).response } })], [chainEntry()]);
+    assert.equal(plan.staples[0]?.thisUpdate.getTime(), ms(-24), "the staple in place, not the refused one");
+    assert.equal(plan.bundled, 1);
+    assert.equal(plan.entries[0]?.error?.code, "ConsumerWouldReject");
+    assert.match(plan.entries[0].error.message, /not published: HAProxy would reject it \(NextUpdateRequired\)/);
+    assert.deepEqual(plan.events.map((event) => event.reason), ["FetchFailed"]);
+  });
+
+  void it("with chain: Full, Exim/GnuTLS's rule applies to a key no other consumer reads: the subject's SingleResponse must come first (the bundle's reader)", () => {
+    const second = { ...response(0, 96), singleResponses: 2, subjectIndex: 1 };
+    const plan = chainPlan([element({ fetched: { ok: true, response: second } })], undefined, profilesFor("Auto", ["staple.der"], "Full"));
+    assert.equal(plan.staples[0], undefined);
+    assert.match(plan.entries[0]?.error?.message ?? "", /Exim would reject it \(SubjectFirst\)/);
+    assert.notEqual(chainPlan([element({ fetched: { ok: true, response: second } })], undefined, profilesFor("Auto", ["staple.der"])).staples[0], undefined, "without chain: Full, no consumer rule for that key");
+  });
 
   void it("names the revoked intermediate in its Event", () => {
     const [event] = chainPlan([element({ fetched: fetchedRevoked() })]).events;
