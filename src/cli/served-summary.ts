@@ -1,4 +1,5 @@
 import { ENDPOINT_STATES, type EndpointState } from "../probe/endpoint-state.ts";
+import { MAX_ENDPOINT_ENTRIES } from "../probe/endpoint-status.ts";
 
 /**
  * What the probed endpoints that name one Secret serve, as the StapleConfig's
@@ -16,7 +17,7 @@ export interface ServedSummary {
 }
 
 /** The status lists at most this many endpoints, failing first (the CRD's maxItems). */
-export const ENDPOINT_LIST_LIMIT = 20;
+export const ENDPOINT_LIST_LIMIT = MAX_ENDPOINT_ENTRIES;
 
 /** Each Secret named by an entry of a raw `status.endpoints`, with its summary; entries of an unknown state are skipped. */
 export function servedBySecret(rawEndpoints: unknown): Map<string, ServedSummary> {

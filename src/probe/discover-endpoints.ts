@@ -64,9 +64,9 @@ const NO_ADDRESS = "no address found; give one in spec.probe.discoverAddress";
 
 /**
  * The endpoints serving the selected Secrets, and what serves one but cannot
- * be probed. Cheap and pure (a pass over cached summaries): run it at each
- * probe round, and nothing needs to react to Ingress, Gateway or Service
- * events to keep the list current.
+ * be probed. Cheap and pure (a pass over cached summaries): the controller
+ * runs it again whenever an Ingress, Gateway, Service or selection changes
+ * (gathered over a second: src/controller/endpoint-probes.ts).
  */
 export function discoverEndpoints(input: DiscoveryInput): Discovery {
   const found: DiscoveredEndpoint[] = [];
