@@ -88,6 +88,7 @@ export class EndpointProbes {
     for (const config of this.deps.configs.values()) targets.push(...this.targetsOf(config));
     this.prober.sync(targets);
     for (const key of this.storedSince.keys()) if (!this.deps.secrets.has(key)) this.storedSince.delete(key);
+    for (const key of this.discovered.keys()) if (!this.deps.configs.has(key)) this.discovered.delete(key);
   }
 
   /** sync() after a short gathering: for Ingress, Gateway, Service and Secret events, which come in bursts. */
