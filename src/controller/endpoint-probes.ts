@@ -12,7 +12,8 @@ import type { EndpointSample } from "../probe/endpoint-state.ts";
 import { endpointsStatus, type EndpointsStatus } from "../probe/endpoint-status.ts";
 import { discoverEndpoints, MAX_DISCOVERED_ENDPOINTS } from "../probe/discover-endpoints.ts";
 import { judgeEndpoint, type Expected } from "../probe/judge-endpoint.ts";
-import { observeEndpoint, sha256 } from "../probe/observe-endpoint.ts";
+import { sha256Hex } from "../ocsp/bytes.ts";
+import { observeEndpoint } from "../probe/observe-endpoint.ts";
 import { Prober, type EndpointResult, type ProbeTarget } from "../probe/prober.ts";
 
 /** The caches discovery reads (`--discover-endpoints`); absent when the controller does not discover. */
@@ -62,6 +63,12 @@ export class EndpointProbes {
   private readonly storedSince = new Map<string, { thisUpdateMs: number; sinceMs: number }>();
   /** Per config with discover on: what discovery found last, for its status. */
   private readonly discovered = new Map<string, { found: number; unresolved: readonly string[] }>();
+  /**
+   * Each cached TLS Secret's leaf SHA-256, computed once: an endpoint that
+   * names no Secret is matched against every selected one at every probe.
+   * Keyed by the cache's object, which a change of the Secret replaces.
+   */
+  private readonly leafDigests = new WeakMap<TlsSecret, string | undefined>();
   private syncTimer: Timer | undefined;
   private stopped = false;
 
@@ -186,20 +193,27 @@ export class EndpointProbes {
     if (target.endpoint.secret !== undefined) return this.deps.secrets.get(`${namespace}/${target.endpoint.secret}`);
     for (const key of this.deps.selectedBy(target.config)) {
       const secret = this.deps.secrets.get(key);
-      const leaf = secret?.chain.ders[0];
-      if (leaf !== undefined && sha256(leaf) === servedLeafSha256) return secret;
+      if (secret !== undefined && this.leafDigest(secret) === servedLeafSha256) return secret;
     }
     return undefined;
+  }
+
+  private leafDigest(secret: TlsSecret): string | undefined {
+    if (this.leafDigests.has(secret)) return this.leafDigests.get(secret);
+    const leaf = secret.chain.ders[0];
+    const digest = leaf === undefined ? undefined : sha256Hex(leaf);
+    this.leafDigests.set(secret, digest);
+    return digest;
   }
 
   private expectedOf(secret: TlsSecret, servedLeafSha256: string | undefined, nowMs: number): NonNullable<Expected["secret"]> {
     const key = `${secret.namespace}/${secret.name}`;
     const state = this.deps.states.get(key);
-    const leaf = secret.chain.ders[0];
     const stored = state?.staple === undefined ? undefined : state.thisUpdateMs;
+    const leafDigest = this.leafDigest(secret);
     return {
       name: secret.name, serial: state?.serial ?? "unknown",
-      leafMatches: leaf !== undefined && servedLeafSha256 !== undefined && sha256(leaf) === servedLeafSha256,
+      leafMatches: leafDigest !== undefined && leafDigest === servedLeafSha256,
       ...(stored === undefined ? {} : { stored: { thisUpdateMs: stored, seenSinceMs: this.seenSince(key, stored, nowMs) } }),
     };
   }

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import type { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Certificate } from "../ocsp/certificate.ts";
+import { sha256Hex } from "../ocsp/bytes.ts";
 import { ChainCache } from "../ocsp/chain-cache.ts";
 import type { Chain } from "../ocsp/chain.ts";
 import { certIdsFor } from "../ocsp/cert-id.ts";
@@ -312,8 +312,4 @@ function eventTargets(secret: TlsSecret, owner: StapleConfig): EventTarget[] {
     { apiVersion: "ocsp-stapler.io/v1alpha1", kind: "StapleConfig", namespace: owner.namespace, name: owner.name, uid: owner.uid },
     { apiVersion: "v1", kind: "Secret", namespace: secret.namespace, name: secret.name, uid: secret.uid },
   ];
-}
-
-function sha256Hex(der: Uint8Array): string {
-  return createHash("sha256").update(der).digest("hex");
 }

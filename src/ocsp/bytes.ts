@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * Small byte helpers. asn1js parses an ArrayBuffer about a third faster than a
  * Node Buffer (its buffer-source checks run per block), so DER enters the
@@ -11,6 +13,11 @@ export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 
 function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+/** SHA-256 of DER bytes as lowercase hex: how certificates are keyed and compared (cert-sha256). */
+export function sha256Hex(der: Uint8Array): string {
+  return createHash("sha256").update(der).digest("hex");
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../ocsp/bytes.ts";
 import { Certificate } from "../ocsp/certificate.ts";
 import { isOcspError, messageOf } from "../ocsp/errors.ts";
 import type { VerificationCache } from "../ocsp/verification-cache.ts";
@@ -40,7 +40,7 @@ export async function observeEndpoint(endpoint: ProbeEndpoint, context: ObserveC
   }
   const [leafDer, ...rest] = served.chain;
   if (leafDer === undefined) return { observation: { kind: "unreachable", message: `${endpoint.address} completed a handshake without a certificate` } };
-  const servedLeafSha256 = sha256(leafDer);
+  const servedLeafSha256 = sha256Hex(leafDer);
   let leaf: Certificate;
   try {
     leaf = Certificate.fromDer(leafDer, "served certificate");
@@ -70,8 +70,4 @@ async function checkStaple(der: Uint8Array, leaf: Certificate, authorities: read
     if (!isOcspError(error)) throw error;
     return { verified: false, code: error.code, message: error.message };
   }
-}
-
-export function sha256(der: Uint8Array): string {
-  return createHash("sha256").update(der).digest("hex");
 }
