@@ -1,4 +1,4 @@
-import { ENDPOINT_STATES, type EndpointState } from "../probe/endpoint-state.ts";
+import { ENDPOINT_STATES, stateRank, type EndpointState } from "../probe/endpoint-state.ts";
 import { MAX_ENDPOINT_ENTRIES } from "../probe/endpoint-status.ts";
 
 /**
@@ -41,5 +41,5 @@ export function servedText(summary: ServedSummary | undefined): string {
 }
 
 function worseOf(a: EndpointState | undefined, b: EndpointState): EndpointState {
-  return a === undefined || ENDPOINT_STATES.indexOf(b) < ENDPOINT_STATES.indexOf(a) ? b : a;
+  return a === undefined || stateRank(b) < stateRank(a) ? b : a;
 }

@@ -71,9 +71,8 @@ const NO_ADDRESS = "no address found; give one in spec.probe.discoverAddress";
 export function discoverEndpoints(input: DiscoveryInput): Discovery {
   const found: DiscoveredEndpoint[] = [];
   const unresolved: string[] = [];
-  for (const ingress of byName(input.ingresses)) {
-    if (ingress.namespace === input.namespace) fromIngress(ingress, input, found, unresolved);
-  }
+  // Only this namespace's Ingresses are sorted: the cache holds every watched namespace's.
+  for (const ingress of byName([...input.ingresses].filter((candidate) => candidate.namespace === input.namespace))) fromIngress(ingress, input, found, unresolved);
   const services = byName(input.services);
   for (const gateway of byName(input.gateways)) {
     if (gateway.namespace === input.namespace) fromGateway(gateway, input, services, found, unresolved);

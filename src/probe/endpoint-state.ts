@@ -5,6 +5,11 @@
 export const ENDPOINT_STATES = ["Unreachable", "CertificateMismatch", "NoStaple", "InvalidStaple", "OldStaple", "Pending", "Served"] as const;
 export type EndpointState = (typeof ENDPOINT_STATES)[number];
 
+/** How bad a state is: lower is worse (its place in ENDPOINT_STATES). */
+export function stateRank(state: EndpointState): number {
+  return ENDPOINT_STATES.indexOf(state);
+}
+
 /** One probed endpoint as the metrics see it, read at scrape time; ages computed then. */
 export interface EndpointSample {
   readonly namespace: string;

@@ -1,6 +1,6 @@
 import { rfc3339 } from "../kube/rfc3339.ts";
 import type { ConditionReason } from "../staple/reasons.ts";
-import { ENDPOINT_STATES, type EndpointState } from "./endpoint-state.ts";
+import { stateRank, type EndpointState } from "./endpoint-state.ts";
 import type { EndpointResult } from "./prober.ts";
 
 /** One entry of `status.endpoints` (the CRD). */
@@ -56,7 +56,7 @@ function servedCondition(sorted: readonly EndpointResult[], served: number, disc
 }
 
 function rank(result: EndpointResult): number {
-  return ENDPOINT_STATES.indexOf(result.judgement.state);
+  return stateRank(result.judgement.state);
 }
 
 function name(result: EndpointResult): string {
